@@ -147,6 +147,10 @@ func (x *IO) SetOutput(name, value string) {
 		x.action.SetOutput(name, value)
 		return
 	}
+	if len(value) > 300 {
+		// A matrix can be hundreds of kilobytes; a terminal needs the gist.
+		value = fmt.Sprintf("%s… (%d bytes)", value[:200], len(value))
+	}
 	fmt.Fprintf(x.Stderr(), "output %s=%s\n", name, value)
 }
 

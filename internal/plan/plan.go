@@ -67,9 +67,16 @@ type GPU struct {
 type Bench struct {
 	Tool string `json:"tool"`
 	Mode string `json:"mode"`
-	// Args is the perf command tokenized as a POSIX shell would.
-	Args    []string `json:"args,omitempty"`
-	Dataset string   `json:"dataset,omitempty"`
+	// Args is the argv to run: the perf command tokenized as a POSIX shell
+	// would, with server-only flags moved to ServerArgs in server mode and a
+	// substituted model path replaced by its Hub id.
+	Args []string `json:"args,omitempty"`
+	// Env holds the command's leading NAME=value assignments.
+	Env []string `json:"env,omitempty"`
+	// ServerArgs are server flags the perf command implies (server mode):
+	// commitbench adds them to the launch_server command it builds.
+	ServerArgs []string `json:"server_args,omitempty"`
+	Dataset    string   `json:"dataset,omitempty"`
 	// NeedsDownload is true when the dataset is fetched at run time.
 	NeedsDownload bool   `json:"needs_download,omitempty"`
 	LoRA          string `json:"lora,omitempty"`
