@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 
 	"github.com/commitbench/commitbench/internal/actionsio"
-	"github.com/commitbench/commitbench/internal/cases"
 	"github.com/commitbench/commitbench/internal/cli"
 	"github.com/commitbench/commitbench/internal/gpusize"
 	"github.com/commitbench/commitbench/internal/plan"
@@ -27,6 +26,8 @@ func main() {
 type options struct {
 	cases, format, gpuType, defaultPerf, models, planPath, patchesDir, repo, engineRepo, kernel string
 	strict                                                                                      bool
+	// One case given directly (workflow_dispatch of a single commit).
+	commit, parent, perfCommand, model, agentPatch, caseID string
 }
 
 func run(ctx context.Context, args []string, o actionsio.Options) error {
@@ -44,11 +45,17 @@ func run(ctx context.Context, args []string, o actionsio.Options) error {
 	f.StringVar(&opt.engineRepo, "engine-repo", "", "local clone of the engine: count the base images the plan needs")
 	f.StringVar(&opt.kernel, "kernel", "auto", "kernel policy for the base-image count: auto, pinned or source")
 	f.BoolVar(&opt.strict, "strict", false, "fail when any case has a problem")
+	f.StringVar(&opt.commit, "commit", "", "plan one case: the commit (instead of --cases)")
+	f.StringVar(&opt.parent, "parent", "", "the commit's parent (default: resolved in --engine-repo)")
+	f.StringVar(&opt.perfCommand, "perf-command", "", "the case's perf command")
+	f.StringVar(&opt.model, "model", "", "the case's model Hub id")
+	f.StringVar(&opt.agentPatch, "agent-patch", "", "the agent's patch file")
+	f.StringVar(&opt.caseID, "case-id", "", "the case's id (default: the commit's first 12 digits)")
 	if err := x.Parse(args); err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	if opt.cases == "" {
-		return cli.Usagef("cases: missing; pass --cases FILE (JSONL, JSON or CSV)")
+	if opt.cases == "" && opt.commit == "" {
+		return cli.Usagef("cases: missing; pass --cases FILE (JSONL, JSON or CSV), or --commit for one case")
 	}
 	switch opt.format {
 	case "markdown", "json", "none":
@@ -63,13 +70,13 @@ func run(ctx context.Context, args []string, o actionsio.Options) error {
 	if err != nil {
 		return err
 	}
-	cs, rowErrs, err := cases.Load(opt.cases)
+	cs, rowErrs, err := loadCases(ctx, opt)
 	if err != nil {
-		return cli.Usagef("cases: %v", err)
+		return err
 	}
 	p, problems := planner.Plan(cs, planner.Options{
 		GPU: gpu, Models: gpusize.NewTable(user), DefaultRepo: opt.repo, DefaultPerfCommand: opt.defaultPerf,
-		BaseDir: filepath.Dir(opt.cases), PatchesDir: opt.patchesDir,
+		BaseDir: baseDir(opt), PatchesDir: opt.patchesDir,
 	})
 	for _, e := range rowErrs {
 		x.Errorf("%v", e)

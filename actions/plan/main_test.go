@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -133,3 +134,33 @@ func runPlanB(cases, planPath string) (string, string, error) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestSingleCaseResolvesParentInEngineRepo(t *testing.T) {
+	repo := t.TempDir()
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.email=t@t", "-c", "user.name=t"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	git("commit", "-q", "--allow-empty", "-m", "parent")
+	parent := git("rev-parse", "HEAD")
+	git("commit", "-q", "--allow-empty", "-m", "commit")
+	commit := git("rev-parse", "HEAD")
+
+	out, _, err := runPlan(t, nil, "--commit", commit, "--engine-repo", repo, "--model", "meta-llama/Llama-3.1-8B-Instruct",
+		"--perf-command", "python3 -m sglang.bench_serving --num-prompts 10", "--format", "json", "--plan-path", filepath.Join(repo, "plan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"parent": "`+parent+`"`) || !strings.Contains(out, `"id": "`+commit[:12]+`"`) || !strings.Contains(out, `"runnable": true`) {
+		t.Errorf("plan:\n%s", out)
+	}
+	_, _, err = runPlan(t, nil, "--commit", commit, "--plan-path", filepath.Join(repo, "plan.json"))
+	if cli.ExitCode(err) != cli.ExitUsage || !strings.Contains(err.Error(), "parent: empty") {
+		t.Errorf("err = %v", err)
+	}
+}
