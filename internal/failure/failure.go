@@ -32,6 +32,13 @@ const (
 	Infra              Category = "INFRA"
 	Cancelled          Category = "CANCELLED"
 	Unknown            Category = "UNKNOWN"
+	// UnsupportedModel: the engine (or transformers) at this commit does
+	// not know the model's architecture; the case cannot run at this commit.
+	UnsupportedModel Category = "UNSUPPORTED_MODEL"
+	// BenchmarkFailed: the benchmark client ran but its requests failed
+	// (bench_serving's "Warmup failed - Please make sure benchmark
+	// arguments are correctly specified").
+	BenchmarkFailed Category = "BENCHMARK_FAILED"
 )
 
 // Failure is why one variant or repetition failed.
@@ -45,4 +52,7 @@ type Failure struct {
 	Hint      string `json:"hint,omitempty"`
 	// Rule names the rule that matched, for debugging the rule set.
 	Rule string `json:"rule,omitempty"`
+	// Line is the 1-based line of the log where Evidence's matching line
+	// is; 0 when the failure does not come from a log.
+	Line int64 `json:"line,omitempty"`
 }
