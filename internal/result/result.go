@@ -64,6 +64,21 @@ type Result struct {
 	// Order is every repetition in the order it ran, across variants.
 	Order    []Slot     `json:"order"`
 	Variants []*Variant `json:"variants"`
+	// Settings are the run's repetition scheme and limits (added for
+	// run-bench, issue 5).
+	Settings *Settings `json:"settings,omitempty"`
+}
+
+// Settings record how a run was asked to measure, so that a reader can
+// tell a 3-repetition run from a 10-repetition one without the job's log.
+type Settings struct {
+	Repetitions               int     `json:"repetitions"`
+	Warmup                    int     `json:"warmup"`
+	Rounds                    int     `json:"rounds"`
+	ServerStartTimeoutSeconds float64 `json:"server_start_timeout_seconds,omitempty"`
+	BenchmarkTimeoutSeconds   float64 `json:"benchmark_timeout_seconds,omitempty"`
+	// GPUs is the devices used, as given ("all", "0,1").
+	GPUs string `json:"gpus,omitempty"`
 }
 
 // Case is what was benchmarked, copied from the plan.
@@ -90,6 +105,10 @@ type Host struct {
 	DriverVersion string `json:"driver_version,omitempty"`
 	CUDAVersion   string `json:"cuda_version,omitempty"`
 	GPUs          []GPU  `json:"gpus,omitempty"`
+	// GPUsSimulated is true when no real GPU was queried (a stand-in run);
+	// GPUSource then names the replayed recording.
+	GPUsSimulated bool   `json:"gpus_simulated,omitempty"`
+	GPUSource     string `json:"gpu_source,omitempty"`
 }
 
 // GPU is one device as nvidia-smi reported it.
@@ -163,6 +182,10 @@ type Telemetry struct {
 	MaxPowerW        float64  `json:"max_power_w,omitempty"`
 	MaxTemperatureC  float64  `json:"max_temperature_c,omitempty"`
 	ThrottleReasons  []string `json:"throttle_reasons,omitempty"`
+	// Simulated is true when the samples replay a recording, not a GPU.
+	Simulated bool `json:"simulated,omitempty"`
+	// Errors counts samples that could not be taken.
+	Errors int `json:"errors,omitempty"`
 }
 
 // Variant returns the named variant, or nil.
