@@ -43,7 +43,7 @@ var stepRef = regexp.MustCompile(`^\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.[A
 // actionlint reads action.yml files only as the target of a workflow's
 // `uses:`. To lint a composite action's own steps (expressions, untrusted
 // input in run:, shell), each is wrapped in a workflow whose dispatch inputs
-// are the action's inputs and whose one job runs the action's steps.
+// are the action's inputs (workflow_call: no 25-input limit) and whose one job runs the action's steps.
 func TestCompositeActionsLintClean(t *testing.T) {
 	l := linter(t)
 	for _, path := range actionFiles(t) {
@@ -77,7 +77,7 @@ func TestCompositeActionsLintClean(t *testing.T) {
 		}
 		wf := map[string]any{
 			"name": meta.Name,
-			"on":   map[string]any{"workflow_dispatch": map[string]any{"inputs": inputs}},
+			"on":   map[string]any{"workflow_call": map[string]any{"inputs": inputs}},
 			"jobs": map[string]any{"action": map[string]any{"runs-on": "ubuntu-latest", "steps": meta.Runs.Steps}},
 		}
 		var buf bytes.Buffer

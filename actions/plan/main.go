@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, o actionsio.Options) error {
 		return err
 	}
 	if opt.engineRepo != "" {
-		if err := countBases(x, opt, p); err != nil {
+		if err := countBases(ctx, x, opt, p); err != nil {
 			return err
 		}
 	}

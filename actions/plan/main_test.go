@@ -164,3 +164,38 @@ func TestSingleCaseResolvesParentInEngineRepo(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestCommitPicksFromCasesFileWithOverrides(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := runPlan(t, nil, "--cases", fixture, "--commit", "7ce36068914503c3a53ad7be23ab29831fb8aa63",
+		"--perf-command", "python3 -m sglang.bench_serving --num-prompts 7", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--format", "json", "--plan-path", filepath.Join(dir, "p.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"id": "sglang_035_7ce36068"`) || !strings.Contains(out, `"--num-prompts",`+"\n"+`          "7"`) ||
+		!strings.Contains(out, `"model": "meta-llama/Llama-3.1-8B-Instruct"`) || strings.Count(out, `"id":`) != 1 {
+		t.Errorf("plan:\n%s", out)
+	}
+}
+
+func TestParentFromURL(t *testing.T) {
+	// A file:// URL goes through the same fetch-by-hash path as a remote.
+	repo := t.TempDir()
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", repo, "-c", "user.email=t@t", "-c", "user.name=t", "-c", "uploadpack.allowAnySHA1InWant=true"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	git("config", "uploadpack.allowAnySHA1InWant", "true")
+	git("commit", "-q", "--allow-empty", "-m", "a")
+	parent := git("rev-parse", "HEAD")
+	git("commit", "-q", "--allow-empty", "-m", "b")
+	commit := git("rev-parse", "HEAD")
+	got, err := resolveParent(context.Background(), "file://"+repo, commit)
+	if err != nil || got != parent {
+		t.Fatalf("got %q, %v; want %s", got, err, parent)
+	}
+}
