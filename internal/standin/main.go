@@ -55,7 +55,7 @@ func run(ctx context.Context, e Env) int {
 		return 2
 	}
 	switch {
-	case strings.HasPrefix(strings.TrimSpace(code), "import "):
+	case code != "" && !strings.Contains(code, "snapshot_download") && strings.Contains(code, "import sgl_kernel"):
 		return importCheck(cfg, e)
 	case code != "":
 		if !strings.Contains(code, "snapshot_download") {
