@@ -76,7 +76,7 @@ func declare(x *actionsio.IO) inputs {
 		cacheFrom:  fs.String("cache-from", "", "buildx --cache-from values, comma-separated (e.g. type=gha,scope=sglang)"),
 		cacheTo:    fs.String("cache-to", "", "buildx --cache-to values, comma-separated (e.g. type=gha,mode=max,scope=sglang)"),
 		toolkitDir: fs.String("toolkit-dir", "", "commitbench's source (for the standin engine; default: go env GOMOD)"),
-		kernelLibs: fs.String("kernel-libs", "", "standin engine: directory of kernel libraries (.so) put in the image"),
+		kernelLibs: fs.String("kernel-libs", "", "standin engine: kernel libraries put in the image: .so files or folders, comma-separated (default "+imagebuild.DefaultStandinKernelLib+")"),
 		standinPkg: fs.String("standin-package", "./cmd/sglang-standin", "standin engine: Go package built as python3"),
 		cudaArch:   fs.String("cuda-arch", "sm_90", "the GPU the image must run on (sm_90: H100/H200)"),
 		workDir:    fs.String("work-dir", "", "scratch directory (default: the system's)"),

@@ -199,3 +199,16 @@ func TestParentFromURL(t *testing.T) {
 		t.Fatalf("got %q, %v; want %s", got, err, parent)
 	}
 }
+
+func TestAgentPatchInputIsRelativeToTheWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := runPlan(t, nil, "--cases", "../../examples/demo/cases.jsonl", "--models", "../../examples/demo/models.json",
+		"--commit", "7937465dd8099912f03f6008462f6d11836ba2dc", "--agent-patch", "../../examples/demo/agent.diff",
+		"--format", "json", "--plan-path", filepath.Join(dir, "p.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"name": "agent",`+"\n"+`          "runnable": true`) {
+		t.Errorf("agent variant not runnable:\n%s", out)
+	}
+}

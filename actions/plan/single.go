@@ -41,6 +41,15 @@ func baseDir(opt options) string {
 // given beside it (perf command, model, patch) taking precedence: a dispatch
 // can rerun a listed case with another command without editing the file.
 func pick(ctx context.Context, cs []cases.Case, opt options) ([]cases.Case, []error, error) {
+	if opt.agentPatch != "" && !filepath.IsAbs(opt.agentPatch) {
+		// The input is relative to where plan runs, not to the cases file
+		// (which is what a patch named inside the file is relative to).
+		abs, err := filepath.Abs(opt.agentPatch)
+		if err != nil {
+			return nil, nil, err
+		}
+		opt.agentPatch = abs
+	}
 	for _, c := range cs {
 		if !strings.EqualFold(c.Commit, opt.commit) {
 			continue

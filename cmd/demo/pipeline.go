@@ -122,17 +122,13 @@ func run(ctx context.Context, o options, progress io.Writer) (string, error) {
 		return "", err
 	}
 
-	kernels := filepath.Join(work, "kernel-libs")
-	if err := copyFile(filepath.Join(root, "testdata/fixtures/gpu/so/libsm90a.so"), filepath.Join(kernels, "libsm90a.so")); err != nil {
-		return "", err
-	}
 	images := map[string]string{}
 	for _, v := range []string{"baseline", "human", "agent"} {
 		step("build-image %s", v)
 		out := filepath.Join(work, "images", v+".json")
 		if err := stage("build-image", "--plan", planPath, "--case", caseID, "--variant", v, "--engine", "standin",
 			"--engine-repo", engine.Dir, "--registry", reg.host, "--repo", "commitbench/demo",
-			"--kernel-libs", kernels, "--out", out); err != nil {
+			"--out", out); err != nil {
 			return "", err
 		}
 		img, err := builtImage(out)
@@ -224,15 +220,4 @@ func moduleRoot() (string, error) {
 		return "", fmt.Errorf("run the demo from the commitbench checkout (go run ./cmd/demo)")
 	}
 	return filepath.Dir(mod), nil
-}
-
-func copyFile(src, dst string) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, 0o644)
 }

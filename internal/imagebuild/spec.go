@@ -245,11 +245,15 @@ func (b *run) prepareSGLang(ctx context.Context, s *spec, info image.VariantInfo
 }
 
 func (b *run) prepareStandin(ctx context.Context, s *spec, info image.VariantInfo) error {
-	py, err := buildStandin(ctx, b.req.Standin, b.work)
+	dir, err := toolkitDir(ctx, b.req.Standin)
 	if err != nil {
 		return err
 	}
-	libs, err := readKernelLibs(b.req.Standin.KernelLibs)
+	py, err := buildStandin(ctx, dir, b.req.Standin, b.work)
+	if err != nil {
+		return err
+	}
+	libs, err := readKernelLibs(b.req.Standin.KernelLibs, dir)
 	if err != nil {
 		return err
 	}

@@ -23,23 +23,30 @@ type StandinInputs struct {
 	// Package is the Go package built into /usr/bin/python3
 	// (default ./cmd/sglang-standin).
 	Package string
-	// KernelLibs is a directory of fixture kernel libraries (*.so) to put
-	// where verification looks for sgl_kernel's.
+	// KernelLibs names fixture kernel libraries (files or directories of
+	// *.so, comma-separated) to put where verification looks for
+	// sgl_kernel's; empty: DefaultStandinKernelLib.
 	KernelLibs string
+}
+
+// toolkitDir is commitbench's module root: where the stand-in is built
+// from and where default fixture paths are resolved.
+func toolkitDir(ctx context.Context, in StandinInputs) (string, error) {
+	if in.ToolkitDir != "" {
+		return in.ToolkitDir, nil
+	}
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	mod := strings.TrimSpace(string(out))
+	if err != nil || mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("toolkit-dir: not inside the commitbench module (go env GOMOD: %q); pass toolkit-dir", mod)
+	}
+	return filepath.Dir(mod), nil
 }
 
 // buildStandin compiles the stand-in statically for the daemon's platform.
 // -trimpath and no VCS stamp make the binary, hence the base key, a
 // function of the source alone.
-func buildStandin(ctx context.Context, in StandinInputs, work string) ([]byte, error) {
-	dir := in.ToolkitDir
-	if dir == "" {
-		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-		if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
-			return nil, fmt.Errorf("toolkit-dir: not inside the commitbench module (go env GOMOD: %q); pass toolkit-dir", strings.TrimSpace(string(out)))
-		}
-		dir = filepath.Dir(strings.TrimSpace(string(out)))
-	}
+func buildStandin(ctx context.Context, dir string, in StandinInputs, work string) ([]byte, error) {
 	pkg := in.Package
 	if pkg == "" {
 		pkg = "./cmd/sglang-standin"
@@ -56,32 +63,55 @@ func buildStandin(ctx context.Context, in StandinInputs, work string) ([]byte, e
 	return os.ReadFile(bin)
 }
 
-// readKernelLibs reads the *.so files of dir.
-func readKernelLibs(dir string) (map[string][]byte, error) {
-	if dir == "" {
-		return nil, fmt.Errorf("kernel-libs: empty; the stand-in image needs at least one kernel library (.so) to verify, e.g. testdata/fixtures/gpu/so")
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("kernel-libs: %w", err)
+// DefaultStandinKernelLib is the library a stand-in image carries when
+// none is named: real sm_90a machine code captured on an H100, so that the
+// verification before push runs on real fat binaries.
+const DefaultStandinKernelLib = "testdata/fixtures/gpu/so/libsm90a.so"
+
+// readKernelLibs reads the kernel libraries named by spec: files or
+// directories (their *.so files), separated by commas; relative paths are
+// resolved in toolkitDir when they do not exist as given.
+func readKernelLibs(spec, toolkitDir string) (map[string][]byte, error) {
+	if strings.TrimSpace(spec) == "" {
+		spec = DefaultStandinKernelLib
 	}
 	libs := map[string][]byte{}
-	var names []string
-	for _, e := range ents {
-		if e.Type().IsRegular() && sharedLib.MatchString(e.Name()) {
-			names = append(names, e.Name())
+	for _, p := range strings.Split(spec, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
 		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(dir, n))
+		if _, err := os.Stat(p); err != nil && !filepath.IsAbs(p) && toolkitDir != "" {
+			p = filepath.Join(toolkitDir, p)
+		}
+		st, err := os.Stat(p)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("kernel-libs: %w", err)
 		}
-		libs[n] = b
+		files := []string{p}
+		if st.IsDir() {
+			ents, err := os.ReadDir(p)
+			if err != nil {
+				return nil, fmt.Errorf("kernel-libs: %w", err)
+			}
+			files = files[:0]
+			for _, e := range ents {
+				if e.Type().IsRegular() && sharedLib.MatchString(e.Name()) {
+					files = append(files, filepath.Join(p, e.Name()))
+				}
+			}
+			sort.Strings(files)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			libs[filepath.Base(f)] = b
+		}
 	}
 	if len(libs) == 0 {
-		return nil, fmt.Errorf("kernel-libs: no .so file in %s", dir)
+		return nil, fmt.Errorf("kernel-libs: no .so file in %s", spec)
 	}
 	return libs, nil
 }
