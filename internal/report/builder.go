@@ -84,7 +84,7 @@ func (b *Builder) Close() error {
 // Add folds c into the aggregate, keeps its row and spools its details.
 func (b *Builder) Add(c *verdict.Case) error {
 	b.buf.Reset()
-	writeDetails(&b.buf, &b.tbl, c)
+	writeDetails(&b.buf, c)
 	return b.AddRendered(c, b.buf.Bytes())
 }
 
@@ -92,14 +92,13 @@ func (b *Builder) Add(c *verdict.Case) error {
 // own, so that the per-case Markdown (the costliest part of a report)
 // is rendered in parallel; it is not safe for concurrent use.
 type Details struct {
-	tbl tables
 	buf bytes.Buffer
 }
 
 // Render returns c's details block; the slice is valid until the next call.
 func (d *Details) Render(c *verdict.Case) []byte {
 	d.buf.Reset()
-	writeDetails(&d.buf, &d.tbl, c)
+	writeDetails(&d.buf, c)
 	return d.buf.Bytes()
 }
 

@@ -64,7 +64,7 @@ func contains(s []string, x string) bool {
 }
 
 // writeDetails writes one case's <details> block.
-func writeDetails(w *bytes.Buffer, ts *tables, c *verdict.Case) {
+func writeDetails(w *bytes.Buffer, c *verdict.Case) {
 	fmt.Fprintf(w, "<details>\n<summary><code>%s</code> · %s · human vs baseline: %s · agent vs human: %s</summary>\n\n",
 		html.EscapeString(c.ID), html.EscapeString(orDash(c.Model)), c.Class(verdict.HumanVsBaseline), c.Class(verdict.AgentVsHuman))
 	var facts []string
@@ -86,8 +86,8 @@ func writeDetails(w *bytes.Buffer, ts *tables, c *verdict.Case) {
 	if c.PerfCommand != "" {
 		fmt.Fprintf(w, "%s\n\n", code(c.PerfCommand))
 	}
-	variantTable(w, ts, c)
-	comparisonTable(w, ts, c)
+	variantTable(w, c)
+	comparisonTable(w, c)
 	if pass, ok := c.GSO(); ok {
 		ab, ah := c.Headline(verdict.AgentVsBaseline), c.Headline(verdict.AgentVsHuman)
 		word := "fails"
@@ -108,7 +108,7 @@ func writeDetails(w *bytes.Buffer, ts *tables, c *verdict.Case) {
 	w.WriteString("</details>\n\n")
 }
 
-func variantTable(w *bytes.Buffer, ts *tables, c *verdict.Case) {
+func variantTable(w *bytes.Buffer, c *verdict.Case) {
 	var rows [][]string
 	for _, v := range c.Variants {
 		status := v.Status
@@ -134,7 +134,7 @@ func variantTable(w *bytes.Buffer, ts *tables, c *verdict.Case) {
 			rows = append(rows, []string{name, st, n, metricLabel(s.Key, s.Metric), num(s.Median), ci, values(s.Values)})
 		}
 	}
-	ts.render(w, "llrlrrl", []string{"variant", "status", "n", "metric", "median", "95 % CI of median", "values in run order"}, rows)
+	renderFast(w, "llrlrrl", []string{"variant", "status", "n", "metric", "median", "95 % CI of median", "values in run order"}, rows)
 	w.WriteString("\n")
 }
 
@@ -150,7 +150,7 @@ func values(xs []float64) string {
 	return strings.Join(parts, " · ")
 }
 
-func comparisonTable(w *bytes.Buffer, ts *tables, c *verdict.Case) {
+func comparisonTable(w *bytes.Buffer, c *verdict.Case) {
 	if len(c.Comparisons) == 0 {
 		w.WriteString("No primary metric was measured, so nothing was compared.\n\n")
 		return
@@ -177,7 +177,7 @@ func comparisonTable(w *bytes.Buffer, ts *tables, c *verdict.Case) {
 		}
 		rows = append(rows, []string{p.String(), metricLabel(x.Key, x.Metric), ratio, d, ci, pv, string(x.Class), x.Note})
 	}
-	ts.render(w, "llrrrrll", []string{"comparison", "metric", "ratio of medians", "Δ (+ = better)", "95 % CI of Δ", "p (Mann–Whitney)", "verdict", "note"}, rows)
+	renderFast(w, "llrrrrll", []string{"comparison", "metric", "ratio of medians", "Δ (+ = better)", "95 % CI of Δ", "p (Mann–Whitney)", "verdict", "note"}, rows)
 	w.WriteString("\n")
 }
 

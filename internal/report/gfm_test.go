@@ -1,0 +1,44 @@
+package report
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// The fast renderer must be byte-identical to tablewriter on every table
+// shape the details use, including escaping, empty cells and the symbols
+// the report prints (↑ ↓ · − × ⚠ …).
+func TestFastRendererMatchesTablewriter(t *testing.T) {
+	words := []string{"", "baseline", "1,060.9", "none (n<6)", "a|b", "−2.6 %", "[−4.5, −1.5]", "output_throughput ↑",
+		"13.72 · 13.36", "0.0286 (exact)", "⚠ simulated", "Inconclusive", "x\ny", "GSO ✅", "1.2×"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ts tables
+	for n := 0; n < 300; n++ {
+		cols := 1 + rng.IntN(7)
+		var align strings.Builder
+		header := make([]string, cols)
+		for i := range cols {
+			align.WriteByte("lr"[rng.IntN(2)])
+			header[i] = words[1+rng.IntN(len(words)-1)]
+		}
+		rows := make([][]string, rng.IntN(6))
+		for r := range rows {
+			rows[r] = make([]string, cols)
+			for i := range cols {
+				rows[r][i] = words[rng.IntN(len(words))]
+			}
+		}
+		var slow, fast bytes.Buffer
+		if err := ts.render(&slow, align.String(), header, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := renderFast(&fast, align.String(), header, rows); err != nil {
+			t.Fatal(err)
+		}
+		if slow.String() != fast.String() {
+			t.Fatalf("align %s header %q rows %q:\ntablewriter:\n%s\nfast:\n%s", align.String(), header, rows, slow.String(), fast.String())
+		}
+	}
+}
