@@ -19,6 +19,7 @@ import (
 
 	"github.com/commitbench/commitbench/internal/actionsio"
 	"github.com/commitbench/commitbench/internal/cli"
+	"github.com/commitbench/commitbench/internal/github"
 	"github.com/commitbench/commitbench/internal/hfhub"
 	"github.com/commitbench/commitbench/internal/publish"
 	"github.com/commitbench/commitbench/internal/verdict"
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, o actionsio.Options) error {
 		HFRepo: *hfRepo, HFToken: *hfToken, HFPrivate: *hfPrivate, HFEndpoint: first(env("HF_ENDPOINT"), hfhub.DefaultEndpoint),
 		RunID: first(*runID, env("GITHUB_RUN_ID")), RunURL: *runURL,
 	}
-	if opts.RunURL == "" && env("GITHUB_SERVER_URL") != "" && opts.Repository != "" && env("GITHUB_RUN_ID") != "" {
+	if _, _, err := github.SplitRepo(opts.Repository); opts.RunURL == "" && err == nil && env("GITHUB_SERVER_URL") != "" && env("GITHUB_RUN_ID") != "" {
 		opts.RunURL = fmt.Sprintf("%s/%s/actions/runs/%s", env("GITHUB_SERVER_URL"), opts.Repository, env("GITHUB_RUN_ID"))
 	}
 	if *commentFrom != "" {

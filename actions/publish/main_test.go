@@ -29,6 +29,10 @@ func TestRunExitCodes(t *testing.T) {
 		{"bad primary metric", []string{"--results", fixtures, "--primary-metric", "bench_x=y"}, nil, cli.ExitUsage, "unknown tool"},
 		{"comment-from without a PR", []string{"--comment-from", filepath.Join(dir, "c.md"), "--repository", "o/r", "--github-token", "t"}, nil, cli.ExitUsage, "pr:"},
 		{"help", []string{"--help"}, nil, cli.ExitOK, ""},
+		// act names a local clone as the repository; nothing here posts.
+		{"odd repository without comment or check", []string{"--results", fixtures, "--report", filepath.Join(dir, "r3.md")},
+			map[string]string{"GITHUB_REPOSITORY": "/work/main", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "1"}, cli.ExitOK, ""},
+		{"odd repository with a PR", []string{"--results", fixtures, "--pr", "3", "--repository", "/work/main", "--github-token", "t"}, nil, cli.ExitUsage, "is not owner/repo"},
 	} {
 		var stderr bytes.Buffer
 		env := tc.env

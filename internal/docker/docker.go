@@ -43,6 +43,17 @@ var _ backend.Backend = (*Backend)(nil)
 
 // New connects to the daemon and checks that it answers.
 func New(ctx context.Context) (*Backend, error) {
+	c, err := Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{c: c}, nil
+}
+
+// Connect returns a client of the daemon of DOCKER_HOST (default: the local
+// socket) that has answered a ping, with the API version negotiated (the
+// daemons in use go back to 20.10, API 1.41).
+func Connect(ctx context.Context) (*client.Client, error) {
 	c, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
@@ -51,7 +62,7 @@ func New(ctx context.Context) (*Backend, error) {
 		c.Close()
 		return nil, fmt.Errorf("docker: daemon not reachable (is it running, and is DOCKER_HOST right?): %w", err)
 	}
-	return &Backend{c: c}, nil
+	return c, nil
 }
 
 // Client is the underlying API client (tests inspect containers with it).

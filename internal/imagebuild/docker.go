@@ -22,6 +22,7 @@ import (
 	regtypes "github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
+	"github.com/commitbench/commitbench/internal/docker"
 	"github.com/commitbench/commitbench/internal/registry"
 )
 
@@ -31,15 +32,11 @@ type Docker struct {
 }
 
 // NewDocker connects to the daemon of DOCKER_HOST (default: the local
-// socket), negotiating the API version (20.10, API 1.41, and newer).
+// socket).
 func NewDocker(ctx context.Context) (*Docker, error) {
-	c, err := client.New(client.FromEnv)
+	c, err := docker.Connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("docker: %w", err)
-	}
-	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("docker: daemon not reachable (is it running, and is DOCKER_HOST right?): %w", err)
+		return nil, err
 	}
 	return &Docker{c: c}, nil
 }

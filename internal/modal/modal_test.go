@@ -1,12 +1,11 @@
 package modal_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/commitbench/commitbench/internal/testenv"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +15,8 @@ import (
 	"github.com/commitbench/commitbench/internal/standin"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is testenv.SyncBuffer, named for this package's tests.
+type syncBuffer = testenv.SyncBuffer
 
 var fastRetry = modal.Retry{Attempts: 3, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}
 

@@ -71,7 +71,9 @@ func (o *Options) validate() error {
 	if len(o.Results) == 0 {
 		errs = append(errs, cli.Usagef("results: empty; pass one or more directories holding */result.json"))
 	}
-	if o.Repository != "" {
+	// The repository only addresses the comment and the check: a run that
+	// posts neither (act names a local clone's path here) does not need it.
+	if o.Repository != "" && (o.PR > 0 || o.CheckName != "") {
 		if _, _, err := github.SplitRepo(o.Repository); err != nil {
 			errs = append(errs, &cli.UsageError{Err: err})
 		}

@@ -5,9 +5,11 @@
 package testenv
 
 import (
+	"bytes"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -37,4 +39,23 @@ func dockerReachable() error {
 		return err
 	}
 	return c.Close()
+}
+
+// SyncBuffer is a bytes.Buffer safe for the concurrent writers of a
+// process's output (a container's log stream, a test reading it).
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
