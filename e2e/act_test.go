@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/commitbench/commitbench/internal/demo"
+	"github.com/commitbench/commitbench/internal/docker"
 	"github.com/commitbench/commitbench/internal/testenv"
 )
 
@@ -76,6 +77,11 @@ func TestBenchCommitWorkflowUnderAct(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := startRegistry(t)
+	t.Cleanup(func() {
+		if err := docker.RemoveTagged(context.Background(), reg+"/"); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+	})
 	artifacts := filepath.Join(tmp, "artifacts")
 	stub := func(name string) string { return filepath.Join(root, "e2e", "testdata", "actions", name) }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/commitbench/commitbench/internal/demo"
+	"github.com/commitbench/commitbench/internal/docker"
 )
 
 type options struct {
@@ -96,6 +97,8 @@ func run(ctx context.Context, o options, progress io.Writer) (string, error) {
 		return "", err
 	}
 	defer reg.Close()
+	// The images are tagged for a registry that ends with the demo.
+	defer docker.RemoveTagged(context.Background(), reg.host+"/")
 	fmt.Fprintf(progress, "    registry at %s\n", reg.host)
 
 	stage := func(name string, args ...string) error {

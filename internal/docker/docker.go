@@ -288,3 +288,30 @@ func copyLogs(w io.Writer, r io.Reader) error {
 	_, err := stdcopy.StdCopy(w, w, r)
 	return err
 }
+
+// RemoveTagged deletes every image with a tag starting with prefix (a
+// registry host and path): what the demo and the end-to-end test built for
+// a registry that is gone once they end.
+func RemoveTagged(ctx context.Context, prefix string) error {
+	c, err := Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	list, err := c.ImageList(ctx, client.ImageListOptions{All: true})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, im := range list.Items {
+		for _, tag := range im.RepoTags {
+			if strings.HasPrefix(tag, prefix) {
+				if _, err := c.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
+					errs = append(errs, fmt.Errorf("removing %s: %w", tag, err))
+				}
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
