@@ -22,7 +22,7 @@ func renderFast(w io.Writer, align string, header []string, rows [][]string) err
 	for _, r := range cells {
 		for i := range widths {
 			if i < len(r) {
-				widths[i] = max(widths[i], twwidth.Width(r[i]))
+				widths[i] = max(widths[i], width(r[i]))
 			}
 		}
 	}
@@ -34,7 +34,7 @@ func renderFast(w io.Writer, align string, header []string, rows [][]string) err
 			if i < len(r) {
 				c = r[i]
 			}
-			pad := strings.Repeat(" ", wd-twwidth.Width(c))
+			pad := strings.Repeat(" ", wd-width(c))
 			sb.WriteByte(' ')
 			if align[i] == 'r' {
 				sb.WriteString(pad + c)
@@ -60,4 +60,15 @@ func renderFast(w io.Writer, align string, header []string, rows [][]string) err
 	}
 	_, err := io.WriteString(w, sb.String())
 	return err
+}
+
+// width is tablewriter's display width, with the common all-ASCII case
+// answered without its locked cache.
+func width(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return twwidth.Width(s)
+		}
+	}
+	return len(s)
 }
