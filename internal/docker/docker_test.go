@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -127,21 +126,7 @@ func TestServerExecReadFile(t *testing.T) {
 
 func waitReady(t *testing.T, url string, p backend.Process) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		select {
-		case <-p.Done():
-			t.Fatal("server exited before it was ready")
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatal("server not ready in 20 s")
+	testenv.WaitHTTP200(t, url, p.Done())
 }
 
 // TestExitSeen: a process that dies is reported through Done with its

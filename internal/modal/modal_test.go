@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"github.com/commitbench/commitbench/internal/testenv"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -100,21 +99,7 @@ func TestServerSandbox(t *testing.T) {
 
 func waitHealthy(t *testing.T, url string, p backend.Process) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		select {
-		case <-p.Done():
-			t.Fatal("server exited before it was ready")
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatal("server not ready in 20 s")
+	testenv.WaitHTTP200(t, url, p.Done())
 }
 
 // TestReap: leftovers of another run of the same scope are found by

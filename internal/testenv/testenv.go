@@ -7,6 +7,7 @@ package testenv
 import (
 	"bytes"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -58,4 +59,25 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// WaitHTTP200 polls url until it answers 200, failing t when done closes
+// first (the server exited) or after 20 s.
+func WaitHTTP200(t testing.TB, url string, done <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-done:
+			t.Fatal("server exited before it was ready")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatal("server not ready in 20 s")
 }
