@@ -289,9 +289,9 @@ func copyLogs(w io.Writer, r io.Reader) error {
 	return err
 }
 
-// RemoveTagged deletes every image with a tag starting with prefix (a
-// registry host and path): what the demo and the end-to-end test built for
-// a registry that is gone once they end.
+// RemoveTagged deletes every image with a tag or digest reference starting
+// with prefix (a registry host and path): what the demo and the end-to-end
+// test built for a registry that is gone once they end.
 func RemoveTagged(ctx context.Context, prefix string) error {
 	c, err := Connect(ctx)
 	if err != nil {
@@ -304,7 +304,8 @@ func RemoveTagged(ctx context.Context, prefix string) error {
 	}
 	var errs []error
 	for _, im := range list.Items {
-		for _, tag := range im.RepoTags {
+		// An image whose tag moved on keeps only its digest reference.
+		for _, tag := range append(im.RepoTags, im.RepoDigests...) {
 			if strings.HasPrefix(tag, prefix) {
 				if _, err := c.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 					errs = append(errs, fmt.Errorf("removing %s: %w", tag, err))
