@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -248,11 +247,6 @@ func (r *runner) finish(ctx context.Context) error {
 		return fmt.Errorf("case %s: %s failed; see %s", r.cfg.Case.ID, strings.Join(failed, ", "), path)
 	}
 	return nil
-}
-
-// isCancel reports whether err comes from the run being cancelled.
-func isCancel(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 func firstLine(s string) string {

@@ -9,7 +9,6 @@ package gpusize
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 )
 
@@ -159,16 +158,6 @@ func (t *Table) Estimate(model string) Estimate {
 		return Estimate{GB: gb, Source: "pattern", Warning: fmt.Sprintf("weights of %s estimated from its name (~%.0f GB); add it to the models file for an exact figure", model, gb)}
 	}
 	return Estimate{GB: 0, Source: "unknown", Warning: fmt.Sprintf("size of %s is unknown; assuming it fits one GPU; add it to the models file", model)}
-}
-
-// Known lists the built-in table's ids, sorted, for documentation.
-func Known() []string {
-	var ids []string
-	for k := range builtin {
-		ids = append(ids, k)
-	}
-	sort.Strings(ids)
-	return ids
 }
 
 // GBOf is the weights of a model in the built-in table (for tests and docs).

@@ -41,30 +41,21 @@ var (
 		--skip-warmup --show-report --profile --return-logprob`)
 )
 
-// ServerFlagNames are the engine's server flags; direct tools accept them too.
-func ServerFlagNames() []string { return serverFlags }
-
 func words(s string) []string {
 	w := strings.Fields(s)
 	sort.Strings(w)
 	return w
 }
 
-// known and knownWithServer are computed once: Facts runs for every case of
-// a plan, and a plan can hold ten thousand.
-var (
-	known           = map[engine.Tool][]string{}
-	knownWithServer = map[engine.Tool][]string{}
-)
+// knownWithServer is each tool's flags plus the server's, computed once:
+// Facts runs for every case of a plan, and a plan can hold ten thousand.
+var knownWithServer = map[engine.Tool][]string{}
 
 func init() {
 	for _, t := range engine.Tools() {
-		known[t] = toolFlags(t)
-		knownWithServer[t] = merge(known[t], serverFlags)
+		knownWithServer[t] = merge(toolFlags(t), serverFlags)
 	}
 }
-
-func knownFlags(t engine.Tool) []string { return known[t] }
 
 func toolFlags(t engine.Tool) []string {
 	switch t {
@@ -109,34 +100,4 @@ func resolve(flag string, known []string) (string, bool) {
 		match = known[j]
 	}
 	return match, match != ""
-}
-
-// Canonical returns flags with every long option spelled out in full (the
-// value kept, "--x=v" kept as one word) and the options that the tool does
-// not know, which the plan reports as warnings.
-func Canonical(t engine.Tool, flags []string) (out []string, unknown []string) {
-	known := knownFlags(t)
-	out = make([]string, len(flags))
-	for i, f := range flags {
-		out[i] = f
-		if !strings.HasPrefix(f, "--") {
-			continue
-		}
-		key, val, hasEq := strings.Cut(f, "=")
-		if strings.Contains(key, "_") {
-			// Newer argparse front-ends accept underscores; normalise them.
-			key = strings.ReplaceAll(key, "_", "-")
-		}
-		full, ok := resolve(key, known)
-		if !ok {
-			unknown = append(unknown, key)
-			full = key
-		}
-		if hasEq {
-			out[i] = full + "=" + val
-		} else {
-			out[i] = full
-		}
-	}
-	return out, unknown
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -291,15 +290,6 @@ func Read(path string) (*Result, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
-}
-
-// Decode decodes and validates a result from a reader.
-func Decode(rd io.Reader) (*Result, error) {
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return nil, err
-	}
-	return Unmarshal(data)
 }
 
 // Unmarshal decodes and validates a result. It uses goccy/go-json, which
