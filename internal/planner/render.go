@@ -85,8 +85,7 @@ const MaxSummaryRows = 2000
 // Summary renders the plan as the job summary: the counts, the reasons
 // cases cannot run with how often each occurs, and a row per case.
 func Summary(p *plan.Plan, problems []Problem) (string, error) {
-	cols := []mdtable.Column{mdtable.L("case"), mdtable.L("commit"), mdtable.L("model"), mdtable.L("tool"),
-		mdtable.L("mode"), mdtable.R("GPUs"), mdtable.R("TP"), mdtable.L("variants"), mdtable.L("runnable")}
+	header := []string{"case", "commit", "model", "tool", "mode", "GPUs", "TP", "variants", "runnable"}
 	rows := make([][]string, 0, min(len(p.Cases), MaxSummaryRows))
 	for _, c := range p.Cases[:min(len(p.Cases), MaxSummaryRows)] {
 		gpus, tp := "", ""
@@ -113,8 +112,9 @@ func Summary(p *plan.Plan, problems []Problem) (string, error) {
 		rows = append(rows, []string{c.ID, short(c.Commit), model, c.Bench.Tool, c.Bench.Mode, gpus, tp,
 			strings.Join(vs, ", "), run})
 	}
-	table, err := mdtable.Render(cols, rows)
-	if err != nil {
+	var ts mdtable.Tables
+	var table strings.Builder
+	if err := ts.Render(&table, "lllllrrll", header, rows); err != nil {
 		return "", err
 	}
 	var sb strings.Builder
@@ -123,7 +123,7 @@ func Summary(p *plan.Plan, problems []Problem) (string, error) {
 	if reasons := reasonTable(p); reasons != "" {
 		sb.WriteString(reasons + "\n")
 	}
-	sb.WriteString(table)
+	sb.WriteString(table.String())
 	if len(p.Cases) > MaxSummaryRows {
 		fmt.Fprintf(&sb, "\n%d more cases are in plan.json (the summary shows the first %d).\n", len(p.Cases)-MaxSummaryRows, MaxSummaryRows)
 	}
@@ -170,9 +170,10 @@ func reasonTable(p *plan.Plan) string {
 	for _, r := range order {
 		rows = append(rows, []string{strconv.Itoa(counts[r]), r})
 	}
-	t, err := mdtable.Render([]mdtable.Column{mdtable.R("cases"), mdtable.L("why they cannot run")}, rows)
-	if err != nil {
+	var ts mdtable.Tables
+	var t strings.Builder
+	if err := ts.Render(&t, "rl", []string{"cases", "why they cannot run"}, rows); err != nil {
 		return ""
 	}
-	return t
+	return t.String()
 }

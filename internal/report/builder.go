@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/commitbench/commitbench/internal/mdtable"
 	"github.com/commitbench/commitbench/internal/verdict"
 )
 
@@ -56,7 +57,7 @@ type Builder struct {
 	// ends[i] is the spool offset where case i's details end.
 	ends []int64
 	buf  bytes.Buffer
-	tbl  tables
+	tbl  mdtable.Tables
 	// caseTables caches the rendered cases table per ordering.
 	caseTables map[bool][]byte
 }

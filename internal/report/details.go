@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/commitbench/commitbench/internal/mdtable"
 	"github.com/commitbench/commitbench/internal/stats"
 	"github.com/commitbench/commitbench/internal/verdict"
 )
@@ -134,7 +135,7 @@ func variantTable(w *bytes.Buffer, c *verdict.Case) {
 			rows = append(rows, []string{name, st, n, metricLabel(s.Key, s.Metric), num(s.Median), ci, values(s.Values)})
 		}
 	}
-	renderFast(w, "llrlrrl", []string{"variant", "status", "n", "metric", "median", "95 % CI of median", "values in run order"}, rows)
+	mdtable.Fast(w, "llrlrrl", []string{"variant", "status", "n", "metric", "median", "95 % CI of median", "values in run order"}, rows)
 	w.WriteString("\n")
 }
 
@@ -177,7 +178,7 @@ func comparisonTable(w *bytes.Buffer, c *verdict.Case) {
 		}
 		rows = append(rows, []string{p.String(), metricLabel(x.Key, x.Metric), ratio, d, ci, pv, string(x.Class), x.Note})
 	}
-	renderFast(w, "llrrrrll", []string{"comparison", "metric", "ratio of medians", "Δ (+ = better)", "95 % CI of Δ", "p (Mann–Whitney)", "verdict", "note"}, rows)
+	mdtable.Fast(w, "llrrrrll", []string{"comparison", "metric", "ratio of medians", "Δ (+ = better)", "95 % CI of Δ", "p (Mann–Whitney)", "verdict", "note"}, rows)
 	w.WriteString("\n")
 }
 

@@ -1,92 +1,13 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"math"
-	"reflect"
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/pkg/twcache"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
-
 	"github.com/commitbench/commitbench/internal/verdict"
 )
-
-// tables renders GFM tables, reusing one tablewriter.Table per column
-// layout: a fresh Table allocates a 10,240-entry stringer cache (about
-// 350 KB), which made per-case tables the top cost of a 10,000-case
-// publish. Not safe for concurrent use; each Builder owns one.
-type tables struct{ byAlign map[string]*cachedTable }
-
-type cachedTable struct {
-	t   *tablewriter.Table
-	buf bytes.Buffer
-}
-
-// render writes a table. tablewriter v1.1.5 neither escapes '|' nor leaves
-// headers alone by default (notes §5), so cells are escaped here and
-// header auto-format is off. align has one letter per column, 'l' or 'r'.
-func (ts *tables) render(w io.Writer, align string, header []string, rows [][]string) error {
-	if ts.byAlign == nil {
-		ts.byAlign = map[string]*cachedTable{}
-	}
-	c := ts.byAlign[align]
-	if c == nil {
-		al := make([]tw.Align, len(align))
-		for i, a := range align {
-			al[i] = tw.AlignLeft
-			if a == 'r' {
-				al[i] = tw.AlignRight
-			}
-		}
-		c = &cachedTable{}
-		c.t = tablewriter.NewTable(&c.buf,
-			tablewriter.WithRenderer(renderer.NewMarkdown()),
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithRowAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: al}),
-			tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: al}),
-			// Cells are strings: the stringer cache is never used, and a
-			// small one keeps Reset (which re-makes it) cheap.
-			tablewriter.WithStringerCacheCustom(twcache.NewLRU[reflect.Type, reflect.Value](1)),
-		)
-		ts.byAlign[align] = c
-	}
-	c.t.Reset()
-	c.buf.Reset()
-	c.t.Header(escapeRow(header))
-	for _, r := range rows {
-		if err := c.t.Append(escapeRow(r)); err != nil {
-			return err
-		}
-	}
-	if err := c.t.Render(); err != nil {
-		return err
-	}
-	_, err := w.Write(c.buf.Bytes())
-	return err
-}
-
-var cellEscaper = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ", "<", "&lt;")
-
-// escapeRow makes each cell safe inside a GFM table row: a '|' would end
-// the cell, a newline the row, and '<' could open HTML.
-func escapeRow(r []string) []string {
-	out := make([]string, len(r))
-	for i, c := range r {
-		if c == "" {
-			c = " " // tablewriter drops trailing empty cells' padding otherwise
-		}
-		out[i] = cellEscaper.Replace(c)
-	}
-	return out
-}
 
 // num formats a metric value for people: thousands separators, one
 // decimal from 100 up, two below, three significant digits below 1.

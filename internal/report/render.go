@@ -257,7 +257,7 @@ func (b *Builder) writeHead(w *bytes.Buffer) {
 	fmt.Fprintf(w, "Classes are decided on the 95 %% interval of each headline improvement (+ = better): Beats > +%.0f %%, Similar within ±%.0f %%, Worse < −%.0f %%, Inconclusive when the interval straddles a boundary.\n\n",
 		100*verdict.Margin, 100*verdict.Margin, 100*verdict.Margin)
 	w.WriteString("### Status\n\n")
-	b.tbl.render(w, "rrrrrrr", []string{"cases", "successful", "with errors", "with baseline metrics", "with human metrics", "with agent metrics", "unreadable files"},
+	b.tbl.Render(w, "rrrrrrr", []string{"cases", "successful", "with errors", "with baseline metrics", "with human metrics", "with agent metrics", "unreadable files"},
 		[][]string{{fmt.Sprint(a.Total), fmt.Sprint(a.Successful), fmt.Sprint(a.Failed), fmt.Sprint(a.WithMetrics["baseline"]),
 			fmt.Sprint(a.WithMetrics["human"]), fmt.Sprint(a.WithMetrics["agent"]), fmt.Sprint(len(b.skipped))}})
 	w.WriteString("\n### Verdicts\n\n")
@@ -276,7 +276,7 @@ func (b *Builder) writeHead(w *bytes.Buffer) {
 		r = append(r, meanCell(means[i]))
 		rows = append(rows, r)
 	}
-	b.tbl.render(w, "lrrrrrrr", header, rows)
+	b.tbl.Render(w, "lrrrrrrr", header, rows)
 	fmt.Fprintf(w, "\nSpeedups are on each case's headline metric; a failed agent counts as 1.0× over baseline (as SWE-fficiency scores it). GSO rule (agent ≥ %.1f× over baseline and ≥ %.2f× of human): %d of %d cases with a measured agent pass.\n\n",
 		verdict.GSOSpeedup, verdict.GSOOfHuman, a.GSOPass, a.GSOTotal)
 }
@@ -312,7 +312,7 @@ func (b *Builder) writeErrors(w *bytes.Buffer, digest bool) {
 		rows = append(rows, []string{"`" + string(g.Category) + "`", fmt.Sprint(g.Count), orDash(g.RootCause), orDash(g.Hint), list})
 	}
 	w.WriteString("### Errors\n\n")
-	b.tbl.render(w, "lrlll", []string{"category", "cases", "root cause", "fix", "cases (variants)"}, rows)
+	b.tbl.Render(w, "lrlll", []string{"category", "cases", "root cause", "fix", "cases (variants)"}, rows)
 	w.WriteString("\n")
 }
 
@@ -339,7 +339,7 @@ func (b *Builder) writeCases(w *bytes.Buffer, order []int) {
 				r.dHuman, r.dAgentHuman, r.humanClass, r.agentClass, r.flags})
 		}
 		chunk.Reset()
-		b.tbl.render(&chunk, "lllrrrrrlll", header, rows)
+		b.tbl.Render(&chunk, "lllrrrrrlll", header, rows)
 		out := chunk.Bytes()
 		if start > 0 {
 			for range 2 { // header and alignment rule
@@ -360,6 +360,6 @@ func (b *Builder) writeSkipped(w *bytes.Buffer) {
 	for _, s := range b.skipped {
 		rows = append(rows, []string{"`" + s.Path + "`", s.Problem})
 	}
-	b.tbl.render(w, "ll", []string{"file", "problem"}, rows)
+	b.tbl.Render(w, "ll", []string{"file", "problem"}, rows)
 	w.WriteString("\n")
 }
