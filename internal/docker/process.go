@@ -28,12 +28,10 @@ type process struct {
 	b        *Backend
 	id       string
 	spec     backend.Spec
-	done     chan struct{}
 	stopLife context.CancelFunc
+	backend.Exit
 
 	mu       sync.Mutex
-	code     int
-	codeErr  error
 	endpoint string
 	removed  bool
 	// scratch is the host directory behind Spec.ScratchDir.
@@ -41,11 +39,11 @@ type process struct {
 }
 
 func newProcess(b *Backend, id string, s backend.Spec) *process {
-	return &process{b: b, id: id, spec: s, done: make(chan struct{})}
+	return &process{b: b, id: id, spec: s}
 }
 
-func (p *process) ID() string            { return p.id }
-func (p *process) Done() <-chan struct{} { return p.done }
+func (p *process) ID() string { return p.id }
+
 func (p *process) Endpoint() (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -53,17 +51,6 @@ func (p *process) Endpoint() (string, error) {
 		return "", fmt.Errorf("container %.12s publishes no port", p.id)
 	}
 	return p.endpoint, nil
-}
-
-func (p *process) ExitCode() (int, error) {
-	select {
-	case <-p.done:
-	default:
-		return 0, errors.New("still running")
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.code, p.codeErr
 }
 
 // follow copies the output and closes done once the container has
@@ -89,10 +76,7 @@ func (p *process) follow(life context.Context, wait client.ContainerWaitResult, 
 	case <-time.After(logDrain):
 	}
 	at.Close()
-	p.mu.Lock()
-	p.code, p.codeErr = code, err
-	p.mu.Unlock()
-	close(p.done)
+	p.Finish(code, err)
 }
 
 // resolveEndpoint reads the host port the daemon picked for Spec.Port.

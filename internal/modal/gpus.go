@@ -77,7 +77,7 @@ func (b *Backend) liveGPU(run string) *process {
 	var last *process
 	for _, p := range b.live {
 		select {
-		case <-p.done:
+		case <-p.Done():
 			continue
 		default:
 		}

@@ -27,14 +27,12 @@ type process struct {
 	lifetime time.Duration
 	out      *lineMux
 	started  time.Time
-	done     chan struct{}
+	backend.Exit
 	// life ends the process's background calls once it is removed.
 	life     context.Context
 	stopLife context.CancelFunc
 
 	mu       sync.Mutex
-	code     int
-	codeErr  error
 	endpoint string
 	removed  bool
 	// benchExecs counts Exec calls: a server that times out after one was
@@ -45,22 +43,10 @@ type process struct {
 func newProcess(b *Backend, sb *sdk.Sandbox, s backend.Spec, gpus bool, lifetime time.Duration) *process {
 	life, stop := context.WithCancel(context.Background())
 	return &process{b: b, sb: sb, spec: s, gpus: gpus, lifetime: lifetime, out: newLineMux(s.Output), started: time.Now(),
-		done: make(chan struct{}), life: life, stopLife: stop}
+		life: life, stopLife: stop}
 }
 
-func (p *process) ID() string            { return p.sb.SandboxID }
-func (p *process) Done() <-chan struct{} { return p.done }
-
-func (p *process) ExitCode() (int, error) {
-	select {
-	case <-p.done:
-	default:
-		return 0, errors.New("still running")
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.code, p.codeErr
-}
+func (p *process) ID() string { return p.sb.SandboxID }
 
 func (p *process) Endpoint() (string, error) {
 	p.mu.Lock()
@@ -157,10 +143,7 @@ func (p *process) waitSandbox() (int, error) {
 }
 
 func (p *process) settleExec(code int) {
-	p.mu.Lock()
-	p.code, p.codeErr = code, nil
-	p.mu.Unlock()
-	close(p.done)
+	p.Finish(code, nil)
 }
 
 // settle records how the sandbox ended. What Modal, not the program,
@@ -194,10 +177,7 @@ func (p *process) settle(code int, err error) {
 			code = -1
 		}
 	}
-	p.mu.Lock()
-	p.code, p.codeErr = code, err
-	p.mu.Unlock()
-	close(p.done)
+	p.Finish(code, err)
 }
 
 // timeoutCause says what the sandbox's time limit cut short, in the words
@@ -229,7 +209,7 @@ func (p *process) Exec(ctx context.Context, e backend.ExecSpec) (int, error) {
 		return code, err
 	}
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(2 * logDrain):
 		return code, err
 	}
@@ -237,10 +217,7 @@ func (p *process) Exec(ctx context.Context, e backend.ExecSpec) (int, error) {
 	case st.GetStatus() == pb.GenericResult_GENERIC_STATUS_TIMEOUT:
 		return -1, fmt.Errorf("modal: sandbox %s reached its time limit of %v during the command: %w", p.sb.SandboxID, p.lifetime, context.DeadlineExceeded)
 	default:
-		p.mu.Lock()
-		sbErr := p.codeErr
-		p.mu.Unlock()
-		if sbErr != nil {
+		if sbErr := p.Err(); sbErr != nil {
 			return -1, sbErr
 		}
 	}
@@ -331,7 +308,7 @@ func (p *process) Remove(ctx context.Context, grace time.Duration) error {
 		return err
 	})
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-ctx.Done():
 	case <-time.After(3 * logDrain):
 	}
