@@ -28,24 +28,28 @@ func fakeRelease(t *testing.T, version, asset string, body []byte) (*httptest.Se
 	return srv, hits
 }
 
-// installTree copies install.sh beside a VERSION file into a scratch
-// "actions" folder of a copy-free layout: the script builds from its parent,
-// so the fallback test points it at the real repository instead.
+// runInstall runs install.sh for stage. With a version, it runs a copy of
+// the script beside a VERSION file of its own (the release paths never
+// build, so the script needs no module around it); without one, the
+// repository's script, which builds from this module.
 func runInstall(t *testing.T, stage, version, checksums, releaseURL string) (string, string, error) {
 	t.Helper()
 	dir := t.TempDir()
+	script := "install.sh"
 	if version != "" {
-		// install.sh reads VERSION beside itself; run a copy in a tree that
-		// has one, with the module root one level up for go build.
-		orig, _ := filepath.Abs(".")
-		tree := filepath.Join(dir, "tree")
-		copyTree(t, filepath.Dir(orig), tree)
-		os.WriteFile(filepath.Join(tree, "actions", "VERSION"), []byte(version+"\n"), 0o644)
-		cmd := exec.Command("bash", filepath.Join(tree, "actions", "install.sh"), stage)
-		return run(cmd, dir, checksums, releaseURL)
+		actions := filepath.Join(dir, "tree", "actions")
+		if err := os.MkdirAll(actions, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		body, err := os.ReadFile("install.sh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		script = filepath.Join(actions, "install.sh")
+		os.WriteFile(script, body, 0o755)
+		os.WriteFile(filepath.Join(actions, "VERSION"), []byte(version+"\n"), 0o644)
 	}
-	cmd := exec.Command("bash", "install.sh", stage)
-	return run(cmd, dir, checksums, releaseURL)
+	return run(exec.Command("bash", script, stage), dir, checksums, releaseURL)
 }
 
 func run(cmd *exec.Cmd, dir, checksums, releaseURL string) (string, string, error) {
@@ -55,16 +59,6 @@ func run(cmd *exec.Cmd, dir, checksums, releaseURL string) (string, string, erro
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	return strings.TrimSpace(out.String()), errb.String(), err
-}
-
-// copyTree copies the module (only what go build needs) so tests can give
-// install.sh a VERSION of their own without touching the repository.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	out, err := exec.Command("bash", "-c", `mkdir -p "$2" && cd "$1" && tar cf - go.mod go.sum actions internal cmd 2>/dev/null | (cd "$2" && tar xf -)`, "_", src, dst).CombinedOutput()
-	if err != nil {
-		t.Fatalf("copy: %v %s", err, out)
-	}
 }
 
 func platformAsset(stage string) string {
