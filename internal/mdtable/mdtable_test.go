@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 )
 
 func TestRenderEscapesAndAligns(t *testing.T) {
@@ -35,10 +37,11 @@ func TestRenderEscapesAndAligns(t *testing.T) {
 // (↑ ↓ · − × ⚠ …).
 func TestFastMatchesTablewriter(t *testing.T) {
 	words := []string{"", "baseline", "1,060.9", "none (n<6)", "a|b", "−2.6 %", "[−4.5, −1.5]", "output_throughput ↑",
-		"13.72 · 13.36", "0.0286 (exact)", "⚠ simulated", "Inconclusive", "x\ny", "GSO ✅", "1.2×"}
+		"13.72 · 13.36", "0.0286 (exact)", "⚠ simulated", "Inconclusive", "x\ny", "GSO ✅", "1.2×",
+		"Δ (+ = better)", "p (Mann–Whitney)", "±0.0 %", "naïve café", "e\u0301", "表格", "a\tb", "\x1b[1mbold\x1b[0m", "🚀"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var ts Tables
-	for n := 0; n < 300; n++ {
+	for n := 0; n < 2000; n++ {
 		cols := 1 + rng.IntN(7)
 		var align strings.Builder
 		header := make([]string, cols)
@@ -62,6 +65,18 @@ func TestFastMatchesTablewriter(t *testing.T) {
 		}
 		if slow.String() != fast.String() {
 			t.Fatalf("align %s header %q rows %q:\ntablewriter:\n%s\nfast:\n%s", align.String(), header, rows, slow.String(), fast.String())
+		}
+	}
+}
+
+// width must agree with twwidth on every rune its table answers, alone
+// and in strings mixing them with ASCII.
+func TestWidthMatchesTwwidth(t *testing.T) {
+	for r := range rune(runeTableSize + 64) {
+		for _, s := range []string{string(r), "a" + string(r) + "b"} {
+			if got, want := width(s), twwidth.Width(s); got != want {
+				t.Fatalf("width(%q) = %d, twwidth says %d", s, got, want)
+			}
 		}
 	}
 }
