@@ -1,7 +1,9 @@
 package stats
 
 import (
+	"encoding/binary"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -78,7 +80,7 @@ func exactP(ranks []float64, n1, n2 int, ties bool) float64 {
 		for i, r := range ranks {
 			d[i] = int(math.Round(2 * r))
 		}
-		dist = rankSumDist(d, n2)
+		dist = tiedRankSumDist(d, n2)
 	} else {
 		dist = untiedRankSumDist(n1, n2)
 	}
@@ -108,10 +110,16 @@ func rankSumDist(vals []int, k int) []float64 {
 		dp[j] = make([]float64, maxSum+1)
 	}
 	dp[0][0] = 1
-	for _, v := range vals {
-		for j := k; j >= 1; j-- {
+	// Only sums reachable by the values seen so far, and only subset sizes
+	// that can still grow to k with the values left, are updated: the other
+	// cells never contribute to dp[k].
+	reach := 0
+	for i, v := range vals {
+		reach += v
+		left := len(vals) - i - 1
+		for j := min(k, i+1); j >= max(1, k-left); j-- {
 			prev, cur := dp[j-1], dp[j]
-			for s := maxSum; s >= v; s-- {
+			for s := reach; s >= v; s-- {
 				cur[s] += prev[s-v]
 			}
 		}
@@ -126,6 +134,40 @@ func rankSumDist(vals []int, k int) []float64 {
 	}
 	return out
 }
+
+// tiedRankSumDist is rankSumDist over doubled midranks, cached by their
+// multiset: a tie pattern (two equal values among 8 against 8) recurs
+// across the cases of a nightly. The cache is capped: each entry holds a
+// few KB, and a hostile set of patterns must not grow it without end.
+func tiedRankSumDist(doubled []int, k int) []float64 {
+	sorted := slices.Clone(doubled)
+	slices.Sort(sorted)
+	key := make([]byte, 0, 2*len(sorted)+2)
+	key = binary.AppendUvarint(key, uint64(k))
+	for _, v := range sorted {
+		key = binary.AppendUvarint(key, uint64(v))
+	}
+	tiedCache.RLock()
+	d, ok := tiedCache.m[string(key)]
+	tiedCache.RUnlock()
+	if ok {
+		return d
+	}
+	d = rankSumDist(sorted, k)
+	tiedCache.Lock()
+	if len(tiedCache.m) < maxTiedPatterns {
+		tiedCache.m[string(key)] = d
+	}
+	tiedCache.Unlock()
+	return d
+}
+
+const maxTiedPatterns = 1024
+
+var tiedCache = struct {
+	sync.RWMutex
+	m map[string][]float64
+}{m: map[string][]float64{}}
 
 // untiedRankSumDist is rankSumDist over the doubled ranks 2, 4, …, 2n,
 // cached per (n1, n2) because publishing thousands of cases asks for the

@@ -47,13 +47,29 @@ func sortedMedian(s []float64) float64 {
 // invent a narrower interval.
 func MedianCI(xs []float64, conf float64) (iv Interval, ok bool) {
 	n := len(xs)
-	k := medianRank(n, conf)
-	if k < 1 {
+	r := medianRanks(n, conf)
+	if r.k < 1 {
 		return Interval{}, false
 	}
 	s := slices.Clone(xs)
 	slices.Sort(s)
-	return Interval{Lo: s[k-1], Hi: s[n-k], Level: 1 - 2*binomCDF(n, k-1)}, true
+	return Interval{Lo: s[r.k-1], Hi: s[n-r.k], Level: r.level}, true
+}
+
+// medianRanks caches medianRank and its coverage in rankCache (with
+// n2 = 0, which no ratio has): each costs O(n²) log-gamma calls, and a
+// publish asks for the same few sample sizes thousands of times.
+func medianRanks(n int, conf float64) rank {
+	key := rankKey{n, 0, conf}
+	if r, ok := rankCache.Load(key); ok {
+		return r.(rank)
+	}
+	r := rank{k: medianRank(n, conf)}
+	if r.k >= 1 {
+		r.level = 1 - 2*binomCDF(n, r.k-1)
+	}
+	rankCache.Store(key, r)
+	return r
 }
 
 // medianRank returns the k of MedianCI, or 0 when none exists.
@@ -73,7 +89,7 @@ func medianRank(n int, conf float64) int {
 // at conf (6 at 95 %, 8 at 99 %, matching benchstat's floors).
 func MinSamplesMedianCI(conf float64) int {
 	n := 1
-	for medianRank(n, conf) < 1 {
+	for medianRanks(n, conf).k < 1 {
 		n++
 	}
 	return n

@@ -140,7 +140,7 @@ func seq(n int, f func(int) float64) []float64 {
 // With ties the exact p must equal brute-force enumeration over midranks.
 func TestMannWhitneyExactTiesMatchesEnumeration(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for trial := range 40 {
+	for trial := range 300 {
 		n1, n2 := 2+rng.IntN(6), 2+rng.IntN(6)
 		x := seq(n1, func(int) float64 { return float64(rng.IntN(5)) })
 		y := seq(n2, func(int) float64 { return float64(rng.IntN(5) + rng.IntN(2)) })
