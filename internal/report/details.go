@@ -109,6 +109,9 @@ func writeDetails(w *bytes.Buffer, c *verdict.Case) {
 	w.WriteString("</details>\n\n")
 }
 
+// noCI is the interval cell of a median with too few values for one.
+var noCI = fmt.Sprintf("none (n<%d)", stats.MinSamplesMedianCI(verdict.Confidence))
+
 func variantTable(w *bytes.Buffer, c *verdict.Case) {
 	var rows [][]string
 	for _, v := range c.Variants {
@@ -128,7 +131,7 @@ func variantTable(w *bytes.Buffer, c *verdict.Case) {
 			if i > 0 {
 				name, st, n = "", "", ""
 			}
-			ci := fmt.Sprintf("none (n<%d)", stats.MinSamplesMedianCI(verdict.Confidence))
+			ci := noCI
 			if s.CI != nil {
 				ci = fmt.Sprintf("[%s, %s]", num(s.CI[0]), num(s.CI[1]))
 			}
@@ -258,8 +261,10 @@ func code(s string) string {
 // "</details>" cannot close our block. Only '<' is escaped: other entities
 // would show literally inside the code spans hints use.
 func inline(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "<", "&lt;").Replace(strings.TrimSpace(s))
+	return inlineEscaper.Replace(strings.TrimSpace(s))
 }
+
+var inlineEscaper = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "<", "&lt;")
 
 func orDash(s string) string {
 	if s == "" {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/commitbench/commitbench/internal/mdtable"
 	"github.com/commitbench/commitbench/internal/verdict"
 )
 
@@ -150,10 +151,8 @@ func (b *Builder) Render(w io.Writer, lim Limits) error {
 		}
 		if details > 0 {
 			io.WriteString(out, title)
-			for _, i := range want[:details] {
-				if err := b.copyDetail(out, i); err != nil {
-					return err
-				}
+			if err := b.copyDetails(out, want[:details]); err != nil {
+				return err
 			}
 		}
 	}
@@ -316,13 +315,10 @@ func (b *Builder) writeErrors(w *bytes.Buffer, digest bool) {
 	w.WriteString("\n")
 }
 
-// caseChunk is how many rows of the cases table tablewriter renders at a
-// time. It holds every row of a table, with per-cell state, until it
-// renders, which for a 10,000-case nightly was most of publish's memory.
-// Chunks after the first drop their header lines: the result is one GFM
-// table whose padding changes every caseChunk rows, which Markdown ignores.
-const caseChunk = 500
-
+// writeCases renders the cases table with mdtable.Fast, tablewriter's
+// byte-identical twin: tablewriter keeps per-cell state for every row until
+// it renders, which for a 10,000-case nightly was most of publish's memory
+// and a fifth of its time.
 func (b *Builder) writeCases(w *bytes.Buffer, order []int) {
 	if len(order) == 0 {
 		return
@@ -330,24 +326,13 @@ func (b *Builder) writeCases(w *bytes.Buffer, order []int) {
 	w.WriteString("### Cases\n\n")
 	header := []string{"case", "model", "headline metric", "baseline", "human", "agent",
 		"Δ human vs baseline", "Δ agent vs human", "human vs baseline", "agent vs human", "flags"}
-	var chunk bytes.Buffer
-	for start := 0; start < len(order); start += caseChunk {
-		var rows [][]string
-		for _, i := range order[start:min(len(order), start+caseChunk)] {
-			r := b.rows[i]
-			rows = append(rows, []string{"`" + r.id + "`", orDash(r.model), r.metric, r.base, r.human, r.agent,
-				r.dHuman, r.dAgentHuman, r.humanClass, r.agentClass, r.flags})
-		}
-		chunk.Reset()
-		b.tbl.Render(&chunk, "lllrrrrrlll", header, rows)
-		out := chunk.Bytes()
-		if start > 0 {
-			for range 2 { // header and alignment rule
-				out = out[bytes.IndexByte(out, '\n')+1:]
-			}
-		}
-		w.Write(out)
+	rows := make([][]string, 0, len(order))
+	for _, i := range order {
+		r := &b.rows[i]
+		rows = append(rows, []string{"`" + r.id + "`", orDash(r.model), r.metric, r.base, r.human, r.agent,
+			r.dHuman, r.dAgentHuman, r.humanClass, r.agentClass, r.flags})
 	}
+	mdtable.Fast(w, "lllrrrrrlll", header, rows)
 	w.WriteString("\n")
 }
 
