@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	fastjson "github.com/goccy/go-json"
 
 	"github.com/commitbench/commitbench/internal/report"
 	"github.com/commitbench/commitbench/internal/result"
@@ -131,13 +132,14 @@ func BenchmarkPerFile(b *testing.B) {
 	primary := verdict.DefaultPrimary()
 	c := verdict.Summarize(r, primary)
 	var d report.Details
+	var rd result.Reader
 	for _, tc := range []struct {
 		name string
 		fn   func()
 	}{
-		{"decode", func() { result.Read(p) }},
+		{"decode", func() { rd.Read(p) }},
 		{"statistics", func() { verdict.Summarize(r, primary) }},
-		{"row", func() { json.Marshal(NewRow(r, c, "", "", "")) }},
+		{"row", func() { fastjson.Marshal(NewRow(r, c, "", "", "")) }},
 		{"details", func() { d.Render(c) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

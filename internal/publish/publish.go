@@ -107,12 +107,31 @@ func Run(ctx context.Context, o Options, x *actionsio.IO) (out *Outcome, err err
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	paths, err := findResults(o.Results)
-	if err != nil {
+	if err := checkResults(o.Results); err != nil {
 		return nil, err
 	}
-	if len(paths) == 0 {
+	walkCtx, stopWalk := context.WithCancel(ctx)
+	defer stopWalk()
+	found := make(chan string, 256)
+	walked := make(chan error, 1)
+	go func() { walked <- walkResults(walkCtx, o.Results, found) }()
+	// Nothing is published, and no check is started, before the walk has
+	// found a first file: an empty download is a usage error.
+	head, ok := <-found
+	if !ok {
+		if err := <-walked; err != nil {
+			return nil, err
+		}
 		return nil, cli.Usagef("results: no result.json under %s; check that the download-artifact step put the matrix artifacts there", strings.Join(o.Results, ", "))
+	}
+	next := func() (string, bool) {
+		if head != "" {
+			p := head
+			head = ""
+			return p, true
+		}
+		p, ok := <-found
+		return p, ok
 	}
 	out = &Outcome{Conclusion: github.Neutral}
 	var failures []error
@@ -149,7 +168,7 @@ func Run(ctx context.Context, o Options, x *actionsio.IO) (out *Outcome, err err
 	var cases []caseVerdict
 	var firstRun runInfo
 	newWorker := func() func(string) item { return (&worker{o: &o}).summarize }
-	err = stream(ctx, paths, o.Workers, newWorker, func(it item) error {
+	files, err := stream(ctx, next, o.Workers, newWorker, func(it item) error {
 		if it.err != nil {
 			// result.Read's errors often start with the path already.
 			msg := strings.TrimPrefix(it.err.Error(), it.path+": ")
@@ -166,6 +185,9 @@ func Run(ctx context.Context, o Options, x *actionsio.IO) (out *Outcome, err err
 		return b.AddRendered(it.c, it.details)
 	})
 	if err == nil {
+		err = <-walked
+	}
+	if err == nil {
 		err = w.Flush()
 	}
 	if err != nil {
@@ -173,7 +195,7 @@ func Run(ctx context.Context, o Options, x *actionsio.IO) (out *Outcome, err err
 	}
 	o.RunID, o.RunURL, o.Version = first(o.RunID, firstRun.RunID), first(o.RunURL, firstRun.RunURL), first(o.Version, firstRun.Version)
 	b.SetRun(o.RunID, o.RunURL)
-	out.Cases, out.Skipped, out.Regressions = b.Cases(), len(paths)-b.Cases(), agg.Regressions
+	out.Cases, out.Skipped, out.Regressions = b.Cases(), files-b.Cases(), agg.Regressions
 	if o.FailOnRegression && len(agg.Regressions) > 0 {
 		out.Conclusion = github.Failure
 	}
@@ -184,7 +206,7 @@ func Run(ctx context.Context, o Options, x *actionsio.IO) (out *Outcome, err err
 	if out.Cases == 0 {
 		// Nothing valid: publishing would replace the run's dataset rows
 		// and its comment with emptiness.
-		return out, cli.Usagef("results: none of the %d result files could be read (see the errors above); nothing was published", len(paths))
+		return out, cli.Usagef("results: none of the %d result files could be read (see the errors above); nothing was published", files)
 	}
 	out.Verdicts = verdictsJSON(agg, cases, out)
 	x.SetOutput("verdicts", string(out.Verdicts))

@@ -10,12 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	fastjson "github.com/goccy/go-json"
+
 	"github.com/commitbench/commitbench/internal/actionsio"
 	"github.com/commitbench/commitbench/internal/cli"
 	"github.com/commitbench/commitbench/internal/failure"
 	"github.com/commitbench/commitbench/internal/github/ghtest"
 	"github.com/commitbench/commitbench/internal/hfhub/hubtest"
 	"github.com/commitbench/commitbench/internal/report"
+	"github.com/commitbench/commitbench/internal/result"
 	"github.com/commitbench/commitbench/internal/verdict"
 )
 
@@ -238,7 +241,7 @@ func TestRowColumns(t *testing.T) {
 		t.Errorf("card columns differ from Row:\n row %v\ncard %v", names, card)
 	}
 	// One real row: nulls where nothing was measured, numbers where it was.
-	it := summarize("../report/testdata/results/sglang_001_09deb20d/result.json", &Options{Primary: verdict.DefaultPrimary()})
+	it := summarize(new(result.Reader), "../report/testdata/results/sglang_001_09deb20d/result.json", &Options{Primary: verdict.DefaultPrimary()})
 	var row map[string]any
 	if it.err != nil || json.Unmarshal(it.row, &row) != nil {
 		t.Fatal(it.err)
@@ -356,5 +359,68 @@ func TestBadInput(t *testing.T) {
 	}
 	if comments, _ := gh.Snapshot(); len(comments) != 0 || len(hub.Commits("org/commitbench-results")) != 0 {
 		t.Error("bad input still commented or committed")
+	}
+}
+
+// Rows are encoded with goccy/go-json for speed; the dataset must not
+// change because of it. Every fixture's row, and one whose text holds what
+// encoding/json escapes (HTML, U+2028, invalid UTF-8, control bytes).
+func TestRowEncodersAgree(t *testing.T) {
+	paths, _ := filepath.Glob("../report/testdata/results/*/result.json")
+	if len(paths) < 20 {
+		t.Fatalf("only %d fixtures", len(paths))
+	}
+	o := &Options{Primary: verdict.DefaultPrimary(), RunID: "1", RunURL: "https://example.com/?a=1&b=<2>"}
+	check := func(name string, r *result.Result) {
+		c := verdict.Summarize(r, o.Primary)
+		row := NewRow(r, c, o.RunID, o.RunURL, "v1")
+		want, werr := json.Marshal(row)
+		got, gerr := fastjson.Marshal(row)
+		if werr != nil || gerr != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: encodings differ (errors %v, %v):\nencoding/json %s\ngo-json       %s", name, werr, gerr, want, got)
+		}
+	}
+	for _, p := range paths {
+		r, err := result.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(p, r)
+		r.Case.Subject = "fix <b>&</b> \u2028 \u2029 \x01 \xff\xfe tab\t \"q\" \\ é 表"
+		r.Case.PerfCommand = r.Case.Subject
+		check(p+" (escapes)", r)
+	}
+}
+
+// The walk feeds the workers while it goes; what it sends, and in which
+// order, is what makes two publishes of one set byte-identical.
+func TestWalkResultsOrder(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"b/z/result.json", "b/a/result.json", "a/m/result.json", "a/m/server.log", "c/result.json"} {
+		p = filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("{}"), 0o644)
+	}
+	dirs := []string{filepath.Join(root, "b"), filepath.Join(root, "c", "result.json"), filepath.Join(root, "a")}
+	if err := checkResults(dirs); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan string)
+	var got []string
+	done := make(chan error)
+	go func() { done <- walkResults(context.Background(), dirs, ch) }()
+	for p := range ch {
+		rel, _ := filepath.Rel(root, p)
+		got = append(got, rel)
+	}
+	want := []string{"b/a/result.json", "b/z/result.json", "c/result.json", "a/m/result.json"}
+	if err := <-done; err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("walk = %v, %v; want %v", got, err, want)
+	}
+	// A cancelled walk stops and says so instead of blocking on its channel.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := walkResults(ctx, dirs, make(chan string)); err == nil {
+		t.Error("cancelled walk returned nil")
 	}
 }
