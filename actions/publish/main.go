@@ -26,6 +26,7 @@ import (
 )
 
 func main() {
+	publish.TuneGC(os.Getenv)
 	os.Exit(cli.Run("publish", os.Stderr, func(ctx context.Context) error {
 		return run(ctx, os.Args[1:], actionsio.Options{})
 	}))

@@ -91,33 +91,51 @@ func peakHeap(fn func()) uint64 {
 // constant handful, and the Hub upload streams the rows file from disk;
 // both are left out because their in-process fakes (which hold the whole
 // upload in memory) would dominate the memory measured.
+//
+// gc=go is Go's default collector (GOGC=100); gc=publish is what the
+// publish command sets (TuneGC).
 func BenchmarkPublish(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
-			dir := b.TempDir()
-			size := genResults(b, dir, n)
-			b.ReportAllocs()
-			b.ResetTimer()
-			var peak uint64
-			cpu0 := cpuTime()
-			for i := range b.N {
-				work := b.TempDir()
-				e := &env{dir: work, vars: map[string]string{}}
-				o := Options{Results: []string{dir}, Report: filepath.Join(work, "report.md"), Primary: verdict.DefaultPrimary(),
-					RunID: fmt.Sprint("bench-", i), CommentFile: filepath.Join(work, "comment.md"), TempDir: work}
-				var out *Outcome
-				var err error
-				runtime.GC()
-				peak = max(peak, peakHeap(func() { out, err = Run(context.Background(), o, e.io()) }))
-				if err != nil || out.Cases != n {
-					b.Fatalf("publish: %v (%+v)", err, out)
+		dir := b.TempDir()
+		size := genResults(b, dir, n)
+		for _, gc := range []string{"go", "publish"} {
+			b.Run(fmt.Sprintf("files=%d/gc=%s", n, gc), func(b *testing.B) {
+				if gc == "publish" {
+					defer TuneGC(func(string) string { return "" })()
 				}
-			}
-			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
-			b.ReportMetric(float64(size)/(1<<20), "input-MiB")
-		})
+				benchPublish(b, dir, n, size)
+			})
+		}
 	}
+}
+
+func benchPublish(b *testing.B, dir string, n int, size int64) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	var peak uint64
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gcs0 := ms.NumGC
+	cpu0 := cpuTime()
+	for i := range b.N {
+		work := b.TempDir()
+		e := &env{dir: work, vars: map[string]string{}}
+		o := Options{Results: []string{dir}, Report: filepath.Join(work, "report.md"), Primary: verdict.DefaultPrimary(),
+			RunID: fmt.Sprint("bench-", i), CommentFile: filepath.Join(work, "comment.md"), TempDir: work}
+		var out *Outcome
+		var err error
+		runtime.GC()
+		peak = max(peak, peakHeap(func() { out, err = Run(context.Background(), o, e.io()) }))
+		if err != nil || out.Cases != n {
+			b.Fatalf("publish: %v (%+v)", err, out)
+		}
+	}
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	runtime.ReadMemStats(&ms)
+	// Less one forced collection per op (the runtime.GC above).
+	b.ReportMetric(float64(ms.NumGC-gcs0)/float64(b.N)-1, "GCs/op")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(size)/(1<<20), "input-MiB")
 }
 
 // BenchmarkPerFile splits one worker's per-file work into its parts, for

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -423,4 +424,22 @@ func TestWalkResultsOrder(t *testing.T) {
 	if err := walkResults(ctx, dirs, make(chan string)); err == nil {
 		t.Error("cancelled walk returned nil")
 	}
+}
+
+func TestTuneGCLeavesTheUsersChoice(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	restore := TuneGC(getenv)
+	got := debug.SetGCPercent(GCPercent)
+	restore()
+	if got != GCPercent {
+		t.Errorf("GC percent = %d after TuneGC, want %d", got, GCPercent)
+	}
+	env["GOGC"], env["GOMEMLIMIT"] = "50", "100MiB"
+	before := debug.SetGCPercent(77)
+	restore = TuneGC(getenv)
+	if got := debug.SetGCPercent(before); got != 77 {
+		t.Errorf("GC percent = %d with GOGC set, want it left at 77", got)
+	}
+	restore()
 }
