@@ -112,26 +112,9 @@ func Run(ctx context.Context, o Options, x *actionsio.IO) (out *Outcome, err err
 	}
 	walkCtx, stopWalk := context.WithCancel(ctx)
 	defer stopWalk()
-	found := make(chan string, 256)
-	walked := make(chan error, 1)
-	go func() { walked <- walkResults(walkCtx, o.Results, found) }()
-	// Nothing is published, and no check is started, before the walk has
-	// found a first file: an empty download is a usage error.
-	head, ok := <-found
-	if !ok {
-		if err := <-walked; err != nil {
-			return nil, err
-		}
-		return nil, cli.Usagef("results: no result.json under %s; check that the download-artifact step put the matrix artifacts there", strings.Join(o.Results, ", "))
-	}
-	next := func() (string, bool) {
-		if head != "" {
-			p := head
-			head = ""
-			return p, true
-		}
-		p, ok := <-found
-		return p, ok
+	next, walked, err := startWalk(walkCtx, o.Results)
+	if err != nil {
+		return nil, err
 	}
 	out = &Outcome{Conclusion: github.Neutral}
 	var failures []error
@@ -185,7 +168,7 @@ func Run(ctx context.Context, o Options, x *actionsio.IO) (out *Outcome, err err
 		return b.AddRendered(it.c, it.details)
 	})
 	if err == nil {
-		err = <-walked
+		err = walked()
 	}
 	if err == nil {
 		err = w.Flush()

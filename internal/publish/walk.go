@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	fastjson "github.com/goccy/go-json"
@@ -33,6 +34,33 @@ func checkResults(dirs []string) error {
 		}
 	}
 	return nil
+}
+
+// startWalk starts walkResults and waits for its first file, so that an
+// empty download is a usage error before anything is published or a check
+// is started. next gives the files in order (from one goroutine); wait
+// returns the walk's error once next has said there are no more.
+func startWalk(ctx context.Context, dirs []string) (next func() (string, bool), wait func() error, err error) {
+	found := make(chan string, 256)
+	walked := make(chan error, 1)
+	go func() { walked <- walkResults(ctx, dirs, found) }()
+	head, ok := <-found
+	if !ok {
+		if err := <-walked; err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, cli.Usagef("results: no result.json under %s; check that the download-artifact step put the matrix artifacts there", strings.Join(dirs, ", "))
+	}
+	next = func() (string, bool) {
+		if head != "" {
+			p := head
+			head = ""
+			return p, true
+		}
+		p, ok := <-found
+		return p, ok
+	}
+	return next, func() error { return <-walked }, nil
 }
 
 // walkResults sends the result.json files under dirs to paths, in the
