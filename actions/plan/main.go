@@ -26,6 +26,7 @@ func main() {
 type options struct {
 	cases, format, gpuType, defaultPerf, models, planPath, patchesDir, repo, engineRepo, kernel string
 	strict                                                                                      bool
+	agentName, agentModel                                                                       string
 	// One case given directly (workflow_dispatch of a single commit).
 	commit, parent, perfCommand, model, agentPatch, caseID string
 }
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, o actionsio.Options) error {
 	f.StringVar(&opt.models, "models", "", "JSON file of model sizes that override the built-in table")
 	f.StringVar(&opt.planPath, "plan-path", "plan.json", "where to write the plan")
 	f.StringVar(&opt.patchesDir, "patches-dir", "", "folder of agent patches named <case-id>.diff or .patch")
+	f.StringVar(&opt.agentName, "agent-name", "", "who wrote the agent patches (e.g. claude-code), for cases that do not say")
+	f.StringVar(&opt.agentModel, "agent-model", "", "the agent's model (e.g. claude-sonnet-4-20250514), for cases that do not say")
 	f.StringVar(&opt.repo, "repo", "sgl-project/sglang", "engine repository of cases that name none")
 	f.StringVar(&opt.engineRepo, "engine-repo", "", "local clone of the engine: count the base images the plan needs")
 	f.StringVar(&opt.kernel, "kernel", "auto", "kernel policy for the base-image count: auto, pinned or source")
@@ -76,7 +79,7 @@ func run(ctx context.Context, args []string, o actionsio.Options) error {
 	}
 	p, problems := planner.Plan(cs, planner.Options{
 		GPU: gpu, Models: gpusize.NewTable(user), DefaultRepo: opt.repo, DefaultPerfCommand: opt.defaultPerf,
-		BaseDir: baseDir(opt), PatchesDir: opt.patchesDir,
+		BaseDir: baseDir(opt), PatchesDir: opt.patchesDir, AgentName: opt.agentName, AgentModel: opt.agentModel,
 	})
 	for _, e := range rowErrs {
 		x.Errorf("%v", e)

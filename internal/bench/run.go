@@ -101,7 +101,8 @@ func newRunner(cfg *Config) (*runner, error) {
 		if pv == nil {
 			continue
 		}
-		v := &result.Variant{Name: name, Status: result.StatusRunning, Image: cfg.Images[name], Repetitions: []*result.Repetition{}}
+		v := &result.Variant{Name: name, Status: result.StatusRunning, Image: cfg.Images[name], Repetitions: []*result.Repetition{},
+			AgentName: pv.AgentName, AgentModel: pv.AgentModel}
 		switch {
 		case !pv.Runnable:
 			v.Status, v.Reason = result.StatusNotRun, pv.Reason

@@ -35,6 +35,11 @@ func TestThreeVariants(t *testing.T) {
 			fast := base
 			fast.Speed = 1.25
 			img, imgFast := e.image(base, "sm_90,sm_90a"), e.image(fast, "sm_90,sm_90a")
+			for i := range tc.c.Variants {
+				if tc.c.Variants[i].Name == result.Agent {
+					tc.c.Variants[i].AgentName, tc.c.Variants[i].AgentModel = "claude-code", "claude-sonnet-4-20250514"
+				}
+			}
 			cfg := e.config(tc.c, map[string]string{result.Baseline: img, result.Human: img, result.Agent: imgFast})
 			cfg.Repetitions, cfg.Warmup = 3, 1
 			res, err := Run(context.Background(), cfg)
@@ -58,6 +63,9 @@ func TestThreeVariants(t *testing.T) {
 						t.Errorf("%s rep %d: telemetry %+v; want simulated samples", v.Name, rep.Index, rep.Telemetry)
 					}
 				}
+			}
+			if a := got.Variant(result.Agent); a.AgentName != "claude-code" || a.AgentModel != "claude-sonnet-4-20250514" {
+				t.Errorf("agent identity %q/%q did not reach result.json", a.AgentName, a.AgentModel)
 			}
 			checkOrder(t, got, tc.c.Bench.Mode)
 			human, agent := median(got.Variant(result.Human).Values(tc.key, tc.metric)), median(got.Variant(result.Agent).Values(tc.key, tc.metric))

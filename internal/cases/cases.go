@@ -30,6 +30,11 @@ type Case struct {
 	PerfCommand string   `json:"perf_command"`
 	// AgentPatch is a path to the agent's diff, relative to the cases file.
 	AgentPatch string `json:"agent_patch,omitempty"`
+	// AgentName and AgentModel say who wrote the patch ("claude-code",
+	// "claude-sonnet-4-20250514"); they override the plan's defaults and
+	// end up in the dataset's agent_name and agent_model columns.
+	AgentName  string `json:"agent_name,omitempty"`
+	AgentModel string `json:"agent_model,omitempty"`
 	GPUType    string `json:"gpu_type,omitempty"`
 	GPUCount   int    `json:"gpu_count,omitempty"`
 	// LoRAPaths are name=path adapters for a perf command using --lora-name.
@@ -227,6 +232,12 @@ func asType(err error, target **json.UnmarshalTypeError) bool {
 
 // closest returns the field within edit distance 3 of f, if any.
 func closest(f string, names []string) string {
+	// A shortened name ("agent", "lora") means the field it begins.
+	for _, n := range names {
+		if len(f) >= 4 && strings.HasPrefix(n, f) {
+			return n
+		}
+	}
 	best, bestD := "", 4
 	for _, n := range names {
 		if d := editDistance(f, n); d < bestD {

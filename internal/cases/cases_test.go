@@ -14,13 +14,15 @@ func TestDecodeJSONLWithRowErrors(t *testing.T) {
 {"id":"b","commit":"c2","parent":"p2","perf_comand":"x"}
 {"id":"c","commit":"c3","parent":"p3","gpu_count":"eight"}
 {not json}
-{"id":"d","commit":"c4","parent":"p4","models":["org/m"],"lora_paths":["lora=org/adapter"]}
+{"id":"d","commit":"c4","parent":"p4","models":["org/m"],"lora_paths":["lora=org/adapter"],"agent_name":"claude-code","agent_model":"claude-sonnet-4-20250514"}
+{"id":"e","commit":"c5","parent":"p5","agent":"claude-code"}
 `
 	cs, errs, err := Decode([]byte(data), Detect("cases.jsonl", []byte(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 2 || cs[0].ID != "a" || cs[0].PR != "6994" || cs[1].ID != "d" || cs[1].Where != "case d" {
+	if len(cs) != 2 || cs[0].ID != "a" || cs[0].PR != "6994" || cs[1].ID != "d" || cs[1].Where != "case d" ||
+		cs[1].AgentName != "claude-code" || cs[1].AgentModel != "claude-sonnet-4-20250514" {
 		t.Fatalf("cases = %+v", cs)
 	}
 	var msgs []string
@@ -32,6 +34,7 @@ func TestDecodeJSONLWithRowErrors(t *testing.T) {
 		"case b: perf_comand: not a case field; did you mean perf_command?",
 		"case c: gpu_count: is a JSON string, want int; fix the value's type",
 		"line 6: not valid JSON",
+		"case e: agent: not a case field; did you mean agent_patch?",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("errors lack %q:\n%s", want, got)

@@ -94,6 +94,9 @@ type Variant struct {
 	Commit string `json:"commit"`
 	// Patch is the agent's patch file.
 	Patch string `json:"patch,omitempty"`
+	// AgentName and AgentModel identify the agent (agent variant only).
+	AgentName  string `json:"agent_name,omitempty"`
+	AgentModel string `json:"agent_model,omitempty"`
 }
 
 // Read loads a plan file.

@@ -5,6 +5,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,6 +33,8 @@ type Options struct {
 	BaseDir string
 	// PatchesDir holds agent patches named <case-id>.diff or .patch.
 	PatchesDir string
+	// AgentName and AgentModel identify the agent of cases that do not.
+	AgentName, AgentModel string
 }
 
 // Problem is a malformed field of a case.
@@ -293,7 +296,8 @@ func variants(pc *plan.Case, c *cases.Case, o Options, probs []Problem) ([]plan.
 	if patch == "" {
 		return vs, probs
 	}
-	agent := plan.Variant{Name: result.Agent, Commit: pc.Parent, Patch: patch, Runnable: pc.Runnable}
+	agent := plan.Variant{Name: result.Agent, Commit: pc.Parent, Patch: patch, Runnable: pc.Runnable,
+		AgentName: cmp.Or(c.AgentName, o.AgentName), AgentModel: cmp.Or(c.AgentModel, o.AgentModel)}
 	st, err := os.Stat(patch)
 	switch {
 	case err != nil:

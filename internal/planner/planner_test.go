@@ -140,8 +140,8 @@ func TestProblems(t *testing.T) {
 		{ID: "same", Commit: hex, Parent: hex, PerfCommand: cmd, Where: "case same"},
 		{ID: "local", Commit: hex, Parent: par, PerfCommand: "python3 -m sglang.bench_one_batch --model-path /data/x", Where: "case local"},
 		{ID: "no-patch", Commit: hex, Parent: par, PerfCommand: cmd, AgentPatch: "missing.diff", Where: "case no-patch"},
-		{ID: "empty-patch", Commit: hex, Parent: par, PerfCommand: cmd, AgentPatch: empty, Where: "case empty-patch"},
-		{ID: "good", Commit: strings.ToUpper(hex), Parent: par, PerfCommand: cmd, AgentPatch: good, Where: "case good"},
+		{ID: "empty-patch", Commit: hex, Parent: par, PerfCommand: cmd, AgentPatch: empty, AgentModel: "own-model", Where: "case empty-patch"},
+		{ID: "good", Commit: strings.ToUpper(hex), Parent: par, PerfCommand: cmd, AgentPatch: good, AgentName: "aider", Where: "case good"},
 		{ID: "good", Commit: hex, Parent: par, PerfCommand: cmd, Where: "line 7"},
 		{ID: "lora", Commit: hex, Parent: par, Model: "meta-llama/Llama-3.1-8B-Instruct", PerfCommand: "python3 -m sglang.bench_serving --lora-name a", LoRAPaths: []string{"a=org/adapter"}, Where: "case lora"},
 		{ID: "gpu", Commit: hex, Parent: par, PerfCommand: cmd, GPUType: "B200", Where: "case gpu"},
@@ -149,6 +149,7 @@ func TestProblems(t *testing.T) {
 	}
 	o := opts("H100")
 	o.BaseDir = dir
+	o.AgentName, o.AgentModel = "claude-code", "claude-sonnet-4-20250514"
 	p, problems := Plan(cs, o)
 	var msgs []string
 	for _, pr := range problems {
@@ -180,6 +181,14 @@ func TestProblems(t *testing.T) {
 	}
 	if c := state["good"]; !c.Runnable || c.Commit != hex || !c.Variant("agent").Runnable || c.Variant("agent").Commit != par {
 		t.Errorf("good: %+v", c)
+	}
+	// A case's own agent fields win over the plan's; only the agent
+	// variant carries them.
+	for id, want := range map[string][2]string{"good": {"aider", "claude-sonnet-4-20250514"}, "empty-patch": {"claude-code", "own-model"}} {
+		a := state[id].Variant("agent")
+		if a.AgentName != want[0] || a.AgentModel != want[1] || state[id].Variant("human").AgentName != "" {
+			t.Errorf("%s: agent %q/%q, want %q/%q", id, a.AgentName, a.AgentModel, want[0], want[1])
+		}
 	}
 	if c := state["lora"]; !c.Runnable || strings.Join(c.Bench.ServerArgs, " ") != "--lora-paths a=org/adapter" {
 		t.Errorf("lora: %+v", c.Bench)

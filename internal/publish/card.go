@@ -53,8 +53,8 @@ var oldColumns = []column{
 	{"agent_improvement_tpot_mean", "float64?", "% improvement of agent over baseline in mean TPOT"},
 	{"agent_improvement_throughput", "float64?", "% improvement of agent over baseline in request throughput"},
 	{"agent_vs_human_tpot_mean", "float64?", "% improvement of agent over human in mean TPOT"},
-	{"agent_name", "string?", "null: result.json does not record the agent"},
-	{"agent_model", "string?", "null: result.json does not record the agent's model"},
+	{"agent_name", "string?", "who wrote the agent patch (the case's or the plan's agent_name); null when not given"},
+	{"agent_model", "string?", "the agent's model (agent_model); null when not given"},
 	{"benchmark_date", "string", "UTC date the run started, YYYY-MM-DD"},
 	{"parent_commit", "string", "full SHA of the baseline (the parent commit)"},
 }

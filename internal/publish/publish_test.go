@@ -251,6 +251,13 @@ func TestRowColumns(t *testing.T) {
 		row["benchmark_mode"] != "serving" || row["gpu_config"] != "H100:1" {
 		t.Errorf("row: %v", row)
 	}
+	// The agent's identity, when the plan gave one, fills the old columns.
+	r, _ := result.Read("../report/testdata/results/sglang_001_09deb20d/result.json")
+	r.Variant(result.Agent).AgentName, r.Variant(result.Agent).AgentModel = "claude-code", "claude-sonnet-4-20250514"
+	if nr := NewRow(r, verdict.Summarize(r, verdict.DefaultPrimary()), "", "", ""); nr.AgentName == nil || *nr.AgentName != "claude-code" ||
+		nr.AgentModel == nil || *nr.AgentModel != "claude-sonnet-4-20250514" {
+		t.Errorf("agent_name/agent_model = %v/%v", nr.AgentName, nr.AgentModel)
+	}
 	hv := row["human_vs_baseline"].(map[string]any)
 	if hv["verdict"] != "Beats" || hv["delta_low"] == nil {
 		t.Errorf("human_vs_baseline = %v", hv)

@@ -167,8 +167,9 @@ func NewRow(r *result.Result, c *verdict.Case, runID, runURL, version string) Ro
 	if r.Finished != nil {
 		row.DurationS = f(r.Finished.Sub(r.Started).Seconds())
 	}
-	if a := r.Variant(result.Agent); a != nil && a.Status != result.StatusNotRun {
-		row.HasAgentPatch = true
+	if a := r.Variant(result.Agent); a != nil {
+		row.HasAgentPatch = a.Status != result.StatusNotRun
+		row.AgentName, row.AgentModel = optional(a.AgentName), optional(a.AgentModel)
 	}
 	key := c.Key
 	m := func(variant, metric string) *float64 {
@@ -317,4 +318,12 @@ func benchmarkMode(k result.Case) string {
 		return "offline"
 	}
 	return "serving"
+}
+
+// optional is a nullable column: null, not "", when nothing was given.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -140,6 +140,10 @@ type Variant struct {
 	Status      string           `json:"status"`
 	Reason      string           `json:"reason,omitempty"`
 	Failure     *failure.Failure `json:"failure,omitempty"`
+	// AgentName and AgentModel identify the agent (agent variant only),
+	// as the plan gave them.
+	AgentName  string `json:"agent_name,omitempty"`
+	AgentModel string `json:"agent_model,omitempty"`
 	// ServerReadySeconds is the time from container start to readiness,
 	// one entry per server start (server mode).
 	ServerReadySeconds []float64     `json:"server_ready_seconds,omitempty"`
