@@ -247,16 +247,14 @@ func TestRowColumns(t *testing.T) {
 	if it.err != nil || json.Unmarshal(it.row, &row) != nil {
 		t.Fatal(it.err)
 	}
-	if row["status"] != "success" || row["baseline_ttft_median"] == nil || row["agent_name"] != nil ||
+	if row["status"] != "success" || row["baseline_ttft_median"] == nil || row["agent_name"] != "claude-code" || row["agent_model"] != "claude-sonnet-4-20250514" ||
 		row["benchmark_mode"] != "serving" || row["gpu_config"] != "H100:1" {
 		t.Errorf("row: %v", row)
 	}
-	// The agent's identity, when the plan gave one, fills the old columns.
-	r, _ := result.Read("../report/testdata/results/sglang_001_09deb20d/result.json")
-	r.Variant(result.Agent).AgentName, r.Variant(result.Agent).AgentModel = "claude-code", "claude-sonnet-4-20250514"
-	if nr := NewRow(r, verdict.Summarize(r, verdict.DefaultPrimary()), "", "", ""); nr.AgentName == nil || *nr.AgentName != "claude-code" ||
-		nr.AgentModel == nil || *nr.AgentModel != "claude-sonnet-4-20250514" {
-		t.Errorf("agent_name/agent_model = %v/%v", nr.AgentName, nr.AgentModel)
+	// Where the plan named no agent, the columns are null, not "".
+	r, _ := result.Read("../report/testdata/results/sglang_002_132dad87/result.json")
+	if nr := NewRow(r, verdict.Summarize(r, verdict.DefaultPrimary()), "", "", ""); nr.AgentName != nil || nr.AgentModel != nil {
+		t.Errorf("agent_name set: %v, agent_model set: %v; want both null", nr.AgentName != nil, nr.AgentModel != nil)
 	}
 	hv := row["human_vs_baseline"].(map[string]any)
 	if hv["verdict"] != "Beats" || hv["delta_low"] == nil {

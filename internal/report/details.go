@@ -83,6 +83,9 @@ func writeDetails(w *bytes.Buffer, c *verdict.Case) {
 	if c.GPU != "" {
 		facts = append(facts, fmt.Sprintf("%s, TP %d", c.GPU, c.TP))
 	}
+	if a := c.Variant("agent"); a.Agent != "" {
+		facts = append(facts, "agent: "+inline(a.Agent))
+	}
 	fmt.Fprintf(w, "%s\n\n", strings.Join(facts, " · "))
 	if c.PerfCommand != "" {
 		fmt.Fprintf(w, "%s\n\n", code(c.PerfCommand))

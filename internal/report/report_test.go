@@ -124,6 +124,7 @@ func TestFixtureCoverage(t *testing.T) {
 		"Beats", "Similar", "Worse", "Inconclusive (~", "Inconclusive (need ≥4 reps)", "agent not run: no agent patch for this case",
 		"⚠ throttled", "⚠ drift", "```mermaid\nxychart-beta", "<details>", "`nvidia-smi \\| grep MiB`",
 		"results-b/sglang_999_deadbeef/result.json", "(n=5)", "GSO rule passes", "GSO rule fails",
+		"· agent: claude-code, claude-sonnet-4-20250514",
 	} {
 		if !strings.Contains(full, want) {
 			t.Errorf("full report lacks %q", want)

@@ -45,6 +45,9 @@ type VariantSummary struct {
 	Failure *failure.Failure `json:"failure,omitempty"`
 	N       int              `json:"n"`
 	Stats   []Stat           `json:"stats,omitempty"`
+	// Agent names who wrote the agent variant's patch ("claude-code,
+	// claude-sonnet-4-20250514"), when the plan said.
+	Agent string `json:"agent,omitempty"`
 }
 
 // Measured reports whether the variant has numbers to compare.
@@ -157,7 +160,8 @@ func Summarize(r *result.Result, primary Primary) *Case {
 			c.Variants = append(c.Variants, &VariantSummary{Name: name, Status: StatusMissing})
 			continue
 		}
-		vs := &VariantSummary{Name: name, Status: v.Status, Reason: v.Reason, Failure: v.Failure, N: len(v.Measured())}
+		vs := &VariantSummary{Name: name, Status: v.Status, Reason: v.Reason, Failure: v.Failure, N: len(v.Measured()),
+			Agent: joinNonEmpty(", ", v.AgentName, v.AgentModel)}
 		for _, k := range keys {
 			for _, m := range metrics {
 				if vals := v.Values(k, m); len(vals) > 0 {
@@ -323,4 +327,14 @@ func (c *Case) ErrorText() string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, "; ")
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
 }
