@@ -291,7 +291,11 @@ func copyLogs(w io.Writer, r io.Reader) error {
 
 // RemoveTagged deletes every image with a tag or digest reference starting
 // with prefix (a registry host and path): what the demo and the end-to-end
-// test built for a registry that is gone once they end.
+// test built for a registry that is gone once they end. It also deletes
+// the untagged copies of the bases those images had: when parallel build
+// jobs share one daemon (act), each builds the base and the last takes its
+// tag, leaving the others dangling. Such a copy is known by its base-key
+// label; one that another image still builds on is kept.
 func RemoveTagged(ctx context.Context, prefix string) error {
 	c, err := Connect(ctx)
 	if err != nil {
@@ -303,6 +307,7 @@ func RemoveTagged(ctx context.Context, prefix string) error {
 		return err
 	}
 	var errs []error
+	baseKeys := map[string]bool{}
 	for _, im := range list.Items {
 		// An image whose tag moved on keeps only its digest reference.
 		for _, tag := range append(im.RepoTags, im.RepoDigests...) {
@@ -310,9 +315,39 @@ func RemoveTagged(ctx context.Context, prefix string) error {
 				if _, err := c.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 					errs = append(errs, fmt.Errorf("removing %s: %w", tag, err))
 				}
+				if k := im.Labels[baseKeyLabel]; k != "" {
+					baseKeys[k] = true
+				}
 				break
 			}
 		}
 	}
+	for _, im := range list.Items {
+		if tagged(im.RepoTags, im.RepoDigests) || !baseKeys[im.Labels[baseKeyLabel]] {
+			continue
+		}
+		// Without Force: a conflict means another image still uses it.
+		if _, err := c.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{PruneChildren: true}); err != nil &&
+			!cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			errs = append(errs, fmt.Errorf("removing untagged base %.19s: %w", im.ID, err))
+		}
+	}
 	return errors.Join(errs...)
 }
+
+// tagged reports whether an image has a name; daemons before API 1.44
+// list a dangling one as "<none>:<none>" and "<none>@<none>".
+func tagged(refs ...[]string) bool {
+	for _, rs := range refs {
+		for _, r := range rs {
+			if r != "<none>:<none>" && r != "<none>@<none>" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// baseKeyLabel is image.LabelBaseKey: every image built on a base carries
+// it (labels are inherited), the base itself included.
+const baseKeyLabel = "dev.commitbench.base-key"
