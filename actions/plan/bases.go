@@ -16,7 +16,7 @@ import (
 // nightly's build phase takes. It needs a local clone; a URL only serves to
 // resolve parents.
 func countBases(ctx context.Context, x *actionsio.IO, opt options, p *plan.Plan) error {
-	if st, err := os.Stat(opt.engineRepo); err != nil || !st.IsDir() {
+	if !isDir(opt.engineRepo) {
 		x.Noticef("engine-repo %s is not a local clone: base images not counted", opt.engineRepo)
 		return nil
 	}
@@ -38,4 +38,11 @@ func countBases(ctx context.Context, x *actionsio.IO, opt options, p *plan.Plan)
 		x.AddSummary(s.String() + "\n")
 	}
 	return nil
+}
+
+// isDir: engine-repo is a local clone (it may also be a URL, which only
+// resolves parents).
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return path != "" && err == nil && st.IsDir()
 }

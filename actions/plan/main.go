@@ -15,6 +15,7 @@ import (
 	"github.com/commitbench/commitbench/internal/gpusize"
 	"github.com/commitbench/commitbench/internal/plan"
 	"github.com/commitbench/commitbench/internal/planner"
+	"github.com/commitbench/commitbench/internal/source"
 )
 
 func main() {
@@ -81,6 +82,9 @@ func run(ctx context.Context, args []string, o actionsio.Options) error {
 		GPU: gpu, Models: gpusize.NewTable(user), DefaultRepo: opt.repo, DefaultPerfCommand: opt.defaultPerf,
 		BaseDir: baseDir(opt), PatchesDir: opt.patchesDir, AgentName: opt.agentName, AgentModel: opt.agentModel,
 	})
+	if isDir(opt.engineRepo) {
+		problems = append(problems, planner.CheckTools(ctx, &source.Repo{Dir: opt.engineRepo}, p)...)
+	}
 	for _, e := range rowErrs {
 		x.Errorf("%v", e)
 	}
