@@ -3,12 +3,12 @@ package publish
 import "runtime/debug"
 
 // The publish process's garbage collector settings. Publish is a short
-// batch job whose live heap is small (≈ 10 MB for 10,000 cases: a row per
-// case) while it allocates ≈ 65 KB per result file it decodes; with Go's
-// default GOGC=100 it collects every ≈ 6 MB, some 100 times per 10,000
-// files. GOGC=400 collects a quarter as often, trading ≈ 25 MB more peak
-// heap for ≈ 20 % less CPU (docs/performance.md), and the soft limit makes the collector work
-// harder again long before a runner's memory is in danger.
+// batch job whose live heap is small (≈ 10 MB after 10,000 cases) while
+// it allocates ≈ 65 KB per result file; with Go's default GOGC=100 it
+// collected some 105 times per 10,000 files. GOGC=400 collects a quarter
+// as often, trading ≈ 25 MB more peak heap for ≈ 20 % less CPU
+// (docs/performance.md); the soft limit makes the collector work harder
+// again long before a runner's memory is in danger.
 const (
 	GCPercent   = 400
 	MemoryLimit = 1 << 30

@@ -142,6 +142,7 @@ func f(x float64) *float64 {
 	return &x
 }
 
+// s is a nullable string: null, not "", when nothing was given.
 func s(x string) *string {
 	if x == "" {
 		return nil
@@ -169,7 +170,7 @@ func NewRow(r *result.Result, c *verdict.Case, runID, runURL, version string) Ro
 	}
 	if a := r.Variant(result.Agent); a != nil {
 		row.HasAgentPatch = a.Status != result.StatusNotRun
-		row.AgentName, row.AgentModel = optional(a.AgentName), optional(a.AgentModel)
+		row.AgentName, row.AgentModel = s(a.AgentName), s(a.AgentModel)
 	}
 	key := c.Key
 	m := func(variant, metric string) *float64 {
@@ -318,12 +319,4 @@ func benchmarkMode(k result.Case) string {
 		return "offline"
 	}
 	return "serving"
-}
-
-// optional is a nullable column: null, not "", when nothing was given.
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

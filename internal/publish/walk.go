@@ -79,14 +79,8 @@ func walkResults(ctx context.Context, dirs []string, paths chan<- string) error 
 		}
 	}
 	for _, d := range dirs {
-		if filepath.Base(d) == result.FileName {
-			if st, err := os.Stat(d); err == nil && !st.IsDir() {
-				if err := send(d); err != nil {
-					return err
-				}
-				continue
-			}
-		}
+		// A result.json given as a file (checkResults allows no other) is
+		// walked as itself.
 		err := filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
 				return err

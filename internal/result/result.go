@@ -6,10 +6,10 @@
 package result
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -315,19 +315,11 @@ func (rd *Reader) Read(path string) (*Result, error) {
 		return nil, err
 	}
 	defer f.Close()
-	rd.buf = rd.buf[:0]
-	for {
-		if len(rd.buf) == cap(rd.buf) {
-			rd.buf = append(rd.buf, 0)[:len(rd.buf)]
-		}
-		n, err := f.Read(rd.buf[len(rd.buf):cap(rd.buf)])
-		rd.buf = rd.buf[:len(rd.buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	b := bytes.NewBuffer(rd.buf[:0])
+	_, err = b.ReadFrom(f)
+	rd.buf = b.Bytes()
+	if err != nil {
+		return nil, err
 	}
 	r, err := Unmarshal(rd.buf)
 	if cap(rd.buf) > maxKeptBuffer {
