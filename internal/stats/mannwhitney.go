@@ -46,7 +46,7 @@ func MannWhitney(x, y []float64) MWResult {
 	u := ry - float64(n2*(n2+1))/2
 	n := n1 + n2
 	if n <= ExactLimit {
-		return MWResult{U: u, P: exactP(ranks, n1, n2, tieSum > 0), Exact: true}
+		return MWResult{U: u, P: exactP(ranks, n1, n2), Exact: true}
 	}
 	mean := float64(n1*n2) / 2
 	variance := float64(n1*n2) / 12 * (float64(n+1) - tieSum/float64(n*(n-1)))
@@ -68,24 +68,19 @@ func hasNaN(xs []float64) bool {
 
 // exactP is the two-sided exact p-value of the rank sum of the last n2
 // ranks: 2·min(P(S ≤ s), P(S ≥ s)), capped at 1.
-func exactP(ranks []float64, n1, n2 int, ties bool) float64 {
-	// Doubled midranks are integers, so the distribution is over integers.
+func exactP(ranks []float64, n1, n2 int) float64 {
+	// Doubled midranks are integers, so the distribution is over integers;
+	// without ties they are 2, 4, …, 2n.
+	doubled := make([]int, len(ranks))
 	obs := 0
-	for _, r := range ranks[n1:] {
-		obs += int(math.Round(2 * r))
-	}
-	var dist []float64
-	if ties {
-		d := make([]int, len(ranks))
-		for i, r := range ranks {
-			d[i] = int(math.Round(2 * r))
+	for i, r := range ranks {
+		doubled[i] = int(math.Round(2 * r))
+		if i >= n1 {
+			obs += doubled[i]
 		}
-		dist = tiedRankSumDist(d, n2)
-	} else {
-		dist = untiedRankSumDist(n1, n2)
 	}
 	lo, hi := 0.0, 0.0
-	for s, p := range dist {
+	for s, p := range cachedRankSumDist(doubled, n2) {
 		if s <= obs {
 			lo += p
 		}
@@ -135,58 +130,41 @@ func rankSumDist(vals []int, k int) []float64 {
 	return out
 }
 
-// tiedRankSumDist is rankSumDist over doubled midranks, cached by their
-// multiset: a tie pattern (two equal values among 8 against 8) recurs
-// across the cases of a nightly. The cache is capped: each entry holds a
-// few KB, and a hostile set of patterns must not grow it without end.
-func tiedRankSumDist(doubled []int, k int) []float64 {
-	sorted := slices.Clone(doubled)
+// cachedRankSumDist is rankSumDist cached by the multiset of vals and k:
+// the distribution depends only on the sample sizes and the tie pattern,
+// and a nightly asks for the same few thousands of times. Each entry holds
+// a few KB; the cache is emptied when full, so a hostile set of tie
+// patterns cannot grow it while the common entries come back at once.
+func cachedRankSumDist(vals []int, k int) []float64 {
+	sorted := slices.Clone(vals)
 	slices.Sort(sorted)
 	key := make([]byte, 0, 2*len(sorted)+2)
 	key = binary.AppendUvarint(key, uint64(k))
 	for _, v := range sorted {
 		key = binary.AppendUvarint(key, uint64(v))
 	}
-	tiedCache.RLock()
-	d, ok := tiedCache.m[string(key)]
-	tiedCache.RUnlock()
+	distCache.RLock()
+	d, ok := distCache.m[string(key)]
+	distCache.RUnlock()
 	if ok {
 		return d
 	}
 	d = rankSumDist(sorted, k)
-	tiedCache.Lock()
-	if len(tiedCache.m) < maxTiedPatterns {
-		tiedCache.m[string(key)] = d
+	distCache.Lock()
+	if len(distCache.m) >= maxCachedDists {
+		clear(distCache.m)
 	}
-	tiedCache.Unlock()
+	distCache.m[string(key)] = d
+	distCache.Unlock()
 	return d
 }
 
-const maxTiedPatterns = 1024
+const maxCachedDists = 1024
 
-var tiedCache = struct {
+var distCache = struct {
 	sync.RWMutex
 	m map[string][]float64
 }{m: map[string][]float64{}}
-
-// untiedRankSumDist is rankSumDist over the doubled ranks 2, 4, …, 2n,
-// cached per (n1, n2) because publishing thousands of cases asks for the
-// same few sample sizes again and again.
-func untiedRankSumDist(n1, n2 int) []float64 {
-	key := [2]int{n1, n2}
-	if d, ok := distCache.Load(key); ok {
-		return d.([]float64)
-	}
-	vals := make([]int, n1+n2)
-	for i := range vals {
-		vals[i] = 2 * (i + 1)
-	}
-	d := rankSumDist(vals, n2)
-	distCache.Store(key, d)
-	return d
-}
-
-var distCache sync.Map
 
 // uCDF returns P(U ≤ u) for the untied null with sample sizes n1, n2, where
 // U is the number of pairs with y > x.
@@ -194,7 +172,11 @@ func uCDF(n1, n2, u int) float64 {
 	if u < 0 {
 		return 0
 	}
-	dist := untiedRankSumDist(n1, n2)
+	vals := make([]int, n1+n2)
+	for i := range vals {
+		vals[i] = 2 * (i + 1)
+	}
+	dist := cachedRankSumDist(vals, n2)
 	// S (doubled) = 2U + n2(n2+1).
 	limit := 2*u + n2*(n2+1)
 	sum := 0.0

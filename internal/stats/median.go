@@ -10,6 +10,7 @@ package stats
 import (
 	"math"
 	"slices"
+	"sync"
 )
 
 // Interval is a confidence interval. Level is the coverage the interval
@@ -56,21 +57,28 @@ func MedianCI(xs []float64, conf float64) (iv Interval, ok bool) {
 	return Interval{Lo: s[r.k-1], Hi: s[n-r.k], Level: r.level}, true
 }
 
-// medianRanks caches medianRank and its coverage in rankCache (with
-// n2 = 0, which no ratio has): each costs O(n²) log-gamma calls, and a
-// publish asks for the same few sample sizes thousands of times.
+// medianRanks caches medianRank and the coverage it guarantees: each costs
+// O(n²) log-gamma calls, and a publish asks for the same few sample sizes
+// thousands of times.
 func medianRanks(n int, conf float64) rank {
-	key := rankKey{n, 0, conf}
-	if r, ok := rankCache.Load(key); ok {
+	key := medianKey{n, conf}
+	if r, ok := medianCache.Load(key); ok {
 		return r.(rank)
 	}
 	r := rank{k: medianRank(n, conf)}
 	if r.k >= 1 {
 		r.level = 1 - 2*binomCDF(n, r.k-1)
 	}
-	rankCache.Store(key, r)
+	medianCache.Store(key, r)
 	return r
 }
+
+type medianKey struct {
+	n    int
+	conf float64
+}
+
+var medianCache sync.Map
 
 // medianRank returns the k of MedianCI, or 0 when none exists.
 func medianRank(n int, conf float64) int {
