@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -100,18 +101,7 @@ func (c *Client) Commit(ctx context.Context, repoID, revision, parent string, cm
 	if err != nil {
 		return Result{}, err
 	}
-	changed := false
-	for i := range ups {
-		if !ups[i].unchanged {
-			changed = true
-		}
-		if ups[i].lfs && !ups[i].unchanged {
-			if ups[i].sha256, err = hashFile(ups[i].File, sha256.New()); err != nil {
-				return Result{}, err
-			}
-		}
-	}
-	if !changed {
+	if !slices.ContainsFunc(ups, func(u upload) bool { return !u.unchanged }) {
 		return Result{OID: parent, Unchanged: true}, nil
 	}
 	if err := c.uploadLFS(ctx, repoID, revision, ups); err != nil {
@@ -142,7 +132,7 @@ func (c *Client) preupload(ctx context.Context, repoID, revision string, files [
 			req.Files = append(req.Files, entry{f.Path, base64.StdEncoding.EncodeToString(sample), f.Size})
 		}
 		body, _ := json.Marshal(req)
-		resp, err := c.do(ctx, "POST", "/api/datasets/"+repoID+"/preupload/"+url.PathEscape(revision), "application/json", bytes.NewReader(body), true)
+		resp, err := c.do(ctx, "POST", "/api/datasets/"+repoID+"/preupload/"+url.PathEscape(revision), "application/json", bytes.NewReader(body))
 		if err != nil {
 			return nil, fmt.Errorf("hfhub: preupload to %s: %w", repoID, err)
 		}
@@ -176,17 +166,21 @@ func (c *Client) preupload(ctx context.Context, repoID, revision string, files [
 				return nil, fmt.Errorf("hfhub: %s is ignored by the .gitignore of %s; remove that rule so results can be published", f.Path, repoID)
 			}
 			u := upload{File: f, lfs: a.UploadMode == "lfs" && f.Size > 0}
+			// An LFS file's sha256 is both compared here and sent in the
+			// commit, so it is hashed once, now.
+			if u.lfs {
+				if u.sha256, err = hashFile(f, sha256.New()); err != nil {
+					return nil, err
+				}
+			}
 			if a.OID != nil && *a.OID != "" {
 				// The Hub sends the current object id: git's blob sha1 for
 				// regular files, sha256 for LFS ones.
-				var h string
-				if u.lfs {
-					h, err = hashFile(f, sha256.New())
-				} else {
-					h, err = gitBlobSHA(f)
-				}
-				if err != nil {
-					return nil, err
+				h := u.sha256
+				if !u.lfs {
+					if h, err = gitBlobSHA(f); err != nil {
+						return nil, err
+					}
 				}
 				u.unchanged = h == *a.OID
 			}
@@ -240,7 +234,7 @@ func gitBlobSHA(f File) (string, error) {
 func (c *Client) postCommit(ctx context.Context, repoID, revision, parent string, cm Commit, ups []upload) (Result, error) {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeNDJSON(pw, parent, cm, ups)) }()
-	resp, err := c.do(ctx, "POST", "/api/datasets/"+repoID+"/commit/"+url.PathEscape(revision), "application/x-ndjson", pr, true)
+	resp, err := c.do(ctx, "POST", "/api/datasets/"+repoID+"/commit/"+url.PathEscape(revision), "application/x-ndjson", pr)
 	pr.Close()
 	if err != nil {
 		return Result{}, fmt.Errorf("hfhub: commit to %s: %w", repoID, err)

@@ -86,7 +86,7 @@ func (c *Client) CreateRepo(ctx context.Context, repoID string, private bool) er
 		return err
 	}
 	body, _ := json.Marshal(map[string]any{"name": name, "organization": ns, "type": "dataset", "private": private})
-	resp, err := c.do(ctx, "POST", "/api/repos/create", "application/json", bytes.NewReader(body), true)
+	resp, err := c.do(ctx, "POST", "/api/repos/create", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("hfhub: create %s: %w", repoID, err)
 	}
@@ -111,7 +111,7 @@ type Info struct {
 // Head reads the branch's head commit and file list:
 // GET /api/datasets/{repo}/revision/{rev}, what HfApi.repo_info calls.
 func (c *Client) Head(ctx context.Context, repoID, revision string) (Info, error) {
-	resp, err := c.do(ctx, "GET", "/api/datasets/"+repoID+"/revision/"+url.PathEscape(revision), "", nil, true)
+	resp, err := c.do(ctx, "GET", "/api/datasets/"+repoID+"/revision/"+url.PathEscape(revision), "", nil)
 	if err != nil {
 		return Info{}, fmt.Errorf("hfhub: read %s@%s: %w", repoID, revision, err)
 	}
@@ -135,28 +135,20 @@ func (c *Client) Head(ctx context.Context, repoID, revision string) (Info, error
 	return out, nil
 }
 
-// do sends one request; auth adds the token.
-func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, auth bool) (*http.Response, error) {
-	u := path
-	if strings.HasPrefix(path, "/") {
-		u = c.endpoint + path
-	}
-	req, err := newRequest(ctx, method, u, body)
+// do sends one request to the Hub API at path, with the token.
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := newRequest(ctx, method, c.endpoint+path, body)
 	if err != nil {
 		return nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	if auth && c.token != "" {
+	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		// url.Error quotes the URL, which never holds the token.
-		return nil, err
-	}
-	return resp, nil
+	// Its url.Error quotes the URL, which never holds the token.
+	return c.http.Do(req)
 }
 
 func newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,27 @@ func TestErrors(t *testing.T) {
 		if _, _, err := SplitRepo(id); err == nil {
 			t.Errorf("SplitRepo(%q) accepted", id)
 		}
+	}
+}
+
+// TestLFSFileReadOncePerStep: replacing an LFS file reads it once for the
+// sample, once for its sha256 (compared with the Hub's and sent in the
+// commit) and once for the upload.
+func TestLFSFileReadOncePerStep(t *testing.T) {
+	srv := hubtest.New(token)
+	defer srv.Close()
+	srv.LFSThreshold = 10
+	c, _ := newClient(srv, token)
+	publish(t, c, BytesFile("data/42.jsonl", []byte("{\"v\":1,\"pad\":\"xxxx\"}\n")))
+	opens := 0
+	f := BytesFile("data/42.jsonl", []byte("{\"v\":2,\"pad\":\"yyyy\"}\n"))
+	open := f.Open
+	f.Open = func() (io.ReadCloser, error) { opens++; return open() }
+	publish(t, c, f)
+	if opens != 3 {
+		t.Errorf("the changed LFS file was opened %d times, want 3 (sample, sha256, upload)", opens)
+	}
+	if len(srv.Violations) > 0 {
+		t.Errorf("protocol violations: %v", srv.Violations)
 	}
 }
