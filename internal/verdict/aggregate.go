@@ -1,8 +1,10 @@
 package verdict
 
 import (
+	"cmp"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/commitbench/commitbench/internal/failure"
 	"github.com/commitbench/commitbench/internal/result"
@@ -126,13 +128,7 @@ func (a *Aggregate) addErrors(c *Case) {
 			cats = append(cats, cat)
 		}
 		byCat[cat] = append(byCat[cat], v.Name)
-		g := a.groups[cat]
-		if g == nil {
-			g = &ErrorGroup{Category: cat}
-			g.RootCause, g.Hint = a.Describe(cat)
-			a.groups[cat] = g
-			a.order = append(a.order, cat)
-		}
+		g := a.group(cat)
 		// Fall back to the classifier's own words when the category has
 		// no stock description.
 		if v.Failure != nil && g.RootCause == "" {
@@ -145,33 +141,29 @@ func (a *Aggregate) addErrors(c *Case) {
 	if c.RunStatus == result.RunCancelled && len(cats) == 0 {
 		cats = append(cats, failure.Cancelled)
 		byCat[failure.Cancelled] = []string{"run"}
-		if a.groups[failure.Cancelled] == nil {
-			g := &ErrorGroup{Category: failure.Cancelled}
-			g.RootCause, g.Hint = a.Describe(failure.Cancelled)
-			a.groups[failure.Cancelled] = g
-			a.order = append(a.order, failure.Cancelled)
-		}
 	}
 	for _, cat := range cats {
-		g := a.groups[cat]
+		g := a.group(cat)
 		g.Count++
 		if len(g.Cases) < MaxErrorCases {
-			g.Cases = append(g.Cases, c.ID+" ("+joinNames(byCat[cat])+")")
+			g.Cases = append(g.Cases, c.ID+" ("+strings.Join(byCat[cat], ", ")+")")
 		} else {
 			g.More++
 		}
 	}
 }
 
-func joinNames(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
+// group returns cat's row, adding it in first-seen order with the stock
+// description when cat is new.
+func (a *Aggregate) group(cat failure.Category) *ErrorGroup {
+	g := a.groups[cat]
+	if g == nil {
+		g = &ErrorGroup{Category: cat}
+		g.RootCause, g.Hint = a.Describe(cat)
+		a.groups[cat] = g
+		a.order = append(a.order, cat)
 	}
-	return out
+	return g
 }
 
 // ErrorTable returns the error table rows, most frequent first (ties in
@@ -181,17 +173,8 @@ func (a *Aggregate) ErrorTable() []*ErrorGroup {
 	for _, c := range a.order {
 		out = append(out, a.groups[c])
 	}
-	slices.SortStableFunc(out, func(x, y *ErrorGroup) int {
-		if x.Count != y.Count {
-			return y.Count - x.Count
-		}
-		switch {
-		case x.Category < y.Category:
-			return -1
-		case x.Category > y.Category:
-			return 1
-		}
-		return 0
+	slices.SortFunc(out, func(x, y *ErrorGroup) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(x.Category, y.Category))
 	})
 	return out
 }

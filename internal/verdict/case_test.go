@@ -188,3 +188,21 @@ func TestAggregate(t *testing.T) {
 		}
 	}
 }
+
+// A run cancelled before any variant broke still gets a CANCELLED row,
+// shared with cases whose variant was killed while running.
+func TestAggregateCancelledRun(t *testing.T) {
+	a := NewAggregate()
+	a.Describe = func(failure.Category) (string, string) { return "", "" }
+	cancelled := res(variant("baseline", around(1000, 6), nil))
+	cancelled.Status = result.RunCancelled
+	killed := res(variant("baseline", around(1000, 6), nil), &result.Variant{Name: result.Human, Status: result.StatusRunning})
+	killed.Case.ID = "k"
+	a.Add(Summarize(cancelled, DefaultPrimary()))
+	a.Add(Summarize(killed, DefaultPrimary()))
+	groups := a.ErrorTable()
+	if len(groups) != 1 || groups[0].Category != failure.Cancelled || groups[0].Count != 2 ||
+		strings.Join(groups[0].Cases, "; ") != "c (run); k (human)" {
+		t.Errorf("error groups %+v", groups)
+	}
+}
