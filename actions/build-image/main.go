@@ -188,10 +188,8 @@ func loadCase(in inputs) (*plan.Case, error) {
 		if c.ID == "" && len(c.Commit) >= 12 {
 			c.ID = c.Commit[:12]
 		}
-		for _, f := range []struct{ name, v string }{{"commit", c.Commit}, {"parent", c.Parent}} {
-			if !source.IsFullSHA(f.v) {
-				return nil, cli.Usagef("case %s: %s: %q is not a full 40-character commit id; run git rev-parse on it", c.ID, f.name, f.v)
-			}
+		if err := fullSHAs(c, "run git rev-parse on it"); err != nil {
+			return nil, err
 		}
 		return c, nil
 	}
@@ -206,15 +204,24 @@ func loadCase(in inputs) (*plan.Case, error) {
 	if err != nil {
 		return nil, cli.Usagef("%v", err)
 	}
-	for _, f := range []struct{ name, v string }{{"commit", c.Commit}, {"parent", c.Parent}} {
-		if !source.IsFullSHA(f.v) {
-			return nil, cli.Usagef("case %s: %s: %q is not a full 40-character commit id; fix the cases file and plan again", c.ID, f.name, f.v)
-		}
+	if err := fullSHAs(c, "fix the cases file and plan again"); err != nil {
+		return nil, err
 	}
 	if v := c.Variant(*in.variant); v != nil && !v.Runnable {
 		return nil, cli.Usagef("case %s: variant %s is not runnable: %s", c.ID, v.Name, v.Reason)
 	}
 	return c, nil
+}
+
+// fullSHAs checks the case's commit and parent; fix says how to mend a
+// short one.
+func fullSHAs(c *plan.Case, fix string) error {
+	for _, f := range []struct{ name, v string }{{"commit", c.Commit}, {"parent", c.Parent}} {
+		if !source.IsFullSHA(f.v) {
+			return cli.Usagef("case %s: %s: %q is not a full 40-character commit id; %s", c.ID, f.name, f.v, fix)
+		}
+	}
+	return nil
 }
 
 // patches reads the agent patch: the variant's own, and, for the kernel

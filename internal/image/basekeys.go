@@ -114,14 +114,22 @@ func caseKernelPolicy(ctx context.Context, repo *source.Repo, c *plan.Case, poli
 	return Decide(policy, changed), patches, nil
 }
 
-func variantKey(ctx context.Context, repo *source.Repo, c *plan.Case, v plan.Variant, patch []byte, sourceKernel bool) (VariantKey, error) {
-	commit := v.Commit
-	if commit == "" {
-		commit = c.Commit
-		if v.Name != "human" {
-			commit = c.Parent
-		}
+// VariantCommit is the tree a variant builds: the plan's commit for it,
+// else the case's commit for human and the parent for baseline and agent.
+// plan's base keys and build-image's builds both use it, so that the keys
+// plan counts are the ones a run builds.
+func VariantCommit(c *plan.Case, variant string) string {
+	if v := c.Variant(variant); v != nil && v.Commit != "" {
+		return v.Commit
 	}
+	if variant == "human" {
+		return c.Commit
+	}
+	return c.Parent
+}
+
+func variantKey(ctx context.Context, repo *source.Repo, c *plan.Case, v plan.Variant, patch []byte, sourceKernel bool) (VariantKey, error) {
+	commit := VariantCommit(c, v.Name)
 	if !repo.HasCommit(ctx, commit) {
 		return VariantKey{}, fmt.Errorf("commit %s is not in the engine repository; fetch it (git fetch origin %s)", commit, commit)
 	}

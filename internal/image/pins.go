@@ -226,16 +226,13 @@ func Decide(policy KernelPolicy, changed []string) bool {
 }
 
 func (p *Pins) resolveKernel(reqs []Requirement, f Facts, source bool) error {
-	pin := ""
-	if r, ok := find(reqs, "sgl-kernel"); ok {
-		pin = Exact(r.Spec)
-	}
+	r, _ := find(reqs, "sgl-kernel")
+	pin := Exact(r.Spec)
 	hasTree := f.KernelTree != "" && (f.KernelSetupPy != nil || f.KernelPyproject != nil)
 	switch {
 	case source && hasTree:
 		return p.sourceKernel(f, pin)
 	case pin != "":
-		r := mustFind(reqs, "sgl-kernel")
 		why := "python/pyproject.toml pins sgl-kernel" + r.Spec
 		if !strings.HasPrefix(r.Spec, "==") {
 			why += ", made exact"
@@ -282,11 +279,6 @@ func (p *Pins) sourceKernel(f Facts, pin string) error {
 	}
 	p.Kernel = k
 	return nil
-}
-
-func mustFind(reqs []Requirement, name string) Requirement {
-	r, _ := find(reqs, name)
-	return r
 }
 
 // minor returns "2.5" of "2.5.1".

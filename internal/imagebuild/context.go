@@ -128,19 +128,28 @@ func materialize(dir string, c image.Context) error {
 		case tar.TypeSymlink:
 			err = os.Symlink(h.Linkname, target)
 		case tar.TypeReg:
-			if err = os.MkdirAll(filepath.Dir(target), 0o755); err == nil {
-				var f *os.File
-				if f, err = os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fs.FileMode(h.Mode)); err == nil {
-					_, err = io.Copy(f, tr)
-					if cerr := f.Close(); err == nil {
-						err = cerr
-					}
-				}
-			}
+			err = writeFile(target, tr, fs.FileMode(h.Mode))
 		}
 		if err != nil {
 			pr.CloseWithError(err)
 			return err
 		}
 	}
+}
+
+// writeFile writes r to path, creating its directory; a close error counts,
+// since it can be the first report of a full disk.
+func writeFile(path string, r io.Reader, mode fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

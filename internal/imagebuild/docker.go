@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -132,15 +131,7 @@ func (d *Docker) Save(ctx context.Context, ref, file string) error {
 		return err
 	}
 	defer r.Close()
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeFile(file, r, 0o666)
 }
 
 // CopyDirs copies the regular files under dirs of image ref into dst,
@@ -194,19 +185,7 @@ func untarFiles(r io.Reader, parent, dst string, keep func(string) bool) ([]stri
 		if h.Typeflag != tar.TypeReg || !keep(name) {
 			continue
 		}
-		local := filepath.Join(dst, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-			return out, err
-		}
-		f, err := os.Create(local)
-		if err != nil {
-			return out, err
-		}
-		_, err = io.Copy(f, tr)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := writeFile(filepath.Join(dst, filepath.FromSlash(name)), tr, 0o666); err != nil {
 			return out, err
 		}
 		out = append(out, name)

@@ -65,20 +65,8 @@ func (s *spec) withArchs(targets []string) map[string]string {
 	return out
 }
 
-// variantCommit is the tree a variant builds: the parent for baseline and
-// agent, the commit for human.
-func variantCommit(r Request) string {
-	if v := r.Case.Variant(r.Variant); v != nil && v.Commit != "" {
-		return v.Commit
-	}
-	if r.Variant == "human" {
-		return r.Case.Commit
-	}
-	return r.Case.Parent
-}
-
 func (b *run) checkout(ctx context.Context) error {
-	commit := variantCommit(b.req)
+	commit := image.VariantCommit(b.req.Case, b.req.Variant)
 	defer b.log.Group(fmt.Sprintf("source %s at %s", b.req.Variant, commit))()
 	tree, err := source.Checkout(ctx, source.CheckoutOptions{Repo: b.req.EngineRepo, Commit: commit, Dir: filepath.Join(b.work, "tree"), Log: b.log.Stderr()})
 	if err != nil {
@@ -135,7 +123,7 @@ func (b *run) changedPaths(ctx context.Context) ([]string, error) {
 
 func (b *run) prepare(ctx context.Context) error {
 	r := b.req
-	s := &spec{commit: variantCommit(r)}
+	s := &spec{commit: image.VariantCommit(r.Case, r.Variant)}
 	patchSHA := ""
 	if r.Variant == "agent" {
 		patchSHA = source.PatchSHA256(r.Patch)

@@ -81,10 +81,11 @@ func readKernelLibs(spec, toolkitDir string) (map[string][]byte, error) {
 		if p == "" {
 			continue
 		}
-		if _, err := os.Stat(p); err != nil && !filepath.IsAbs(p) && toolkitDir != "" {
-			p = filepath.Join(toolkitDir, p)
-		}
 		st, err := os.Stat(p)
+		if err != nil && !filepath.IsAbs(p) && toolkitDir != "" {
+			p = filepath.Join(toolkitDir, p)
+			st, err = os.Stat(p)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("kernel-libs: %w", err)
 		}

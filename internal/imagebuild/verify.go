@@ -51,10 +51,11 @@ func verifyKernels(ctx context.Context, d *Docker, ref string, dirs []string, cc
 	var withCode []cudaarch.Archs
 	var bad []string
 	for _, p := range paths {
-		a, err := cudaarch.ReadFile(filepath.Join(dst, filepath.FromSlash(p)))
+		local := filepath.Join(dst, filepath.FromSlash(p))
+		a, err := cudaarch.ReadFile(local)
 		if err != nil {
 			// A .so that is not a readable ELF cannot be loaded either.
-			bad = append(bad, fmt.Sprintf("%s: %v", p, strings.TrimPrefix(err.Error(), filepath.Join(dst, filepath.FromSlash(p))+": ")))
+			bad = append(bad, fmt.Sprintf("%s: %v", p, strings.TrimPrefix(err.Error(), local+": ")))
 			continue
 		}
 		lib := Library{Path: p, SASS: a.SASS, PTX: a.PTX}
