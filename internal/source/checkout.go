@@ -65,7 +65,8 @@ func Checkout(ctx context.Context, o CheckoutOptions) (*Repo, error) {
 			return nil, err
 		}
 	}
-	logf("fetching %s from %s", o.Commit, redactArgs([]string{src})[0])
+	shown := redactArgs([]string{src})[0]
+	logf("fetching %s from %s", o.Commit, shown)
 	if _, err := r.git(ctx, nil, "fetch", "-q", "--no-tags", "--depth=1", "origin", o.Commit); err != nil {
 		logf("fetch by commit id failed (%v); fetching all branches", err)
 		if _, err := r.git(ctx, nil, "fetch", "-q", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*"); err != nil {
@@ -73,7 +74,7 @@ func Checkout(ctx context.Context, o CheckoutOptions) (*Repo, error) {
 		}
 	}
 	if !r.HasCommit(ctx, o.Commit) {
-		return nil, fmt.Errorf("commit %s is not in %s; check the commit id and the engine repository", o.Commit, redactArgs([]string{src})[0])
+		return nil, fmt.Errorf("commit %s is not in %s; check the commit id and the engine repository", o.Commit, shown)
 	}
 	if _, err := r.git(ctx, nil, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", o.Commit); err != nil {
 		return nil, err

@@ -210,17 +210,9 @@ func TestApplyToTreeMatchesWorktree(t *testing.T) {
 	if got != want {
 		t.Fatalf("worktree tree %s, ApplyToTree %s", got, want)
 	}
-	parentTree, _ := src.runOK("rev-parse", parent+"^{tree}")
-	if got == parentTree {
+	if got == src.run("rev-parse", parent+"^{tree}") {
 		t.Fatal("the patch did not change the tree")
 	}
-}
-
-func (r *testRepo) runOK(args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	out, err := cmd.Output()
-	return strings.TrimSpace(string(out)), err
 }
 
 func TestPatchedPaths(t *testing.T) {
