@@ -2,6 +2,7 @@ package cudaarch
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -71,7 +72,7 @@ func TestImageTargetsAndLabel(t *testing.T) {
 			if !reflect.DeepEqual(got, c.want) {
 				t.Fatalf("ImageTargets = %v, want %v", got, c.want)
 			}
-			label := join(got)
+			label := strings.Join(got, ",")
 			if s := LabelSupport(label, 90); s != c.on90 {
 				t.Errorf("LabelSupport(%q, 90) = %v, want %v", label, s, c.on90)
 			}
@@ -80,15 +81,4 @@ func TestImageTargetsAndLabel(t *testing.T) {
 			}
 		})
 	}
-}
-
-func join(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += x
-	}
-	return out
 }
