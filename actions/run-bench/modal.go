@@ -108,10 +108,7 @@ func lifetimes(cfg *bench.Config) modal.Lifetimes {
 		ft = bench.DefaultFetchTimeout
 	}
 	if rounds == 0 {
-		rounds = cfg.Repetitions
-		if cfg.Case.Bench.Mode == "server" {
-			rounds = min(cfg.Repetitions, 3)
-		}
+		rounds = bench.DefaultRounds(cfg.Repetitions, cfg.Case.Bench.Mode)
 	}
 	return modal.LifetimesFor(start, bt, ft, cfg.Repetitions, cfg.Warmup, rounds)
 }

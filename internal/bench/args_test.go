@@ -86,6 +86,9 @@ func TestClientAndDirectArgs(t *testing.T) {
 }
 
 func TestSchedule(t *testing.T) {
+	if s, d := DefaultRounds(5, "server"), DefaultRounds(5, "direct"); s != 3 || d != 5 {
+		t.Errorf("DefaultRounds(5): server %d, direct %d; want 3, 5", s, d)
+	}
 	vs := []string{"baseline", "human", "agent"}
 	var order []string
 	for r := 0; r < 3; r++ {

@@ -89,6 +89,16 @@ func DefaultBenchmarkTimeout(gpus int) time.Duration {
 // DefaultFetchTimeout bounds the model fetch.
 const DefaultFetchTimeout = time.Hour
 
+// DefaultRounds is the rounds a run of mode ("server" or "direct") gets
+// when it names none: one repetition per round, but at most 3 server
+// starts per variant, since each start costs minutes of GPU time.
+func DefaultRounds(repetitions int, mode string) int {
+	if mode == "server" {
+		return min(repetitions, 3)
+	}
+	return repetitions
+}
+
 // defaults fills zero values and checks the rest; errors are the user's.
 func (c *Config) defaults() error {
 	if c.Case == nil {
@@ -104,10 +114,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("rounds: %d; give 1..repetitions (%d), or 0 for the default", c.Rounds, c.Repetitions)
 	}
 	if c.Rounds == 0 {
-		c.Rounds = c.Repetitions
-		if c.mode() == "server" {
-			c.Rounds = min(c.Repetitions, 3)
-		}
+		c.Rounds = DefaultRounds(c.Repetitions, c.mode())
 	}
 	n := max(c.Case.GPU.Count, 1)
 	if c.ServerStartTimeout == 0 {

@@ -34,10 +34,8 @@ func repName(round, idx int, warmup bool) string {
 // output file. It reports whether the variant may go on.
 func (r *runner) clientRep(ctx context.Context, s *serverRun, v string, round, idx int, warmup bool) bool {
 	name := repName(round, idx, warmup)
-	abs, rel := r.logPath(v, name+".log")
-	lf, err := r.openLog(abs, nil)
-	if err != nil {
-		r.fail(v, &failure.Failure{Category: failure.Infra, Evidence: err.Error(), RootCause: "cannot write logs"})
+	lf, abs, rel, ok := r.variantLog(v, name+".log", nil)
+	if !ok {
 		return false
 	}
 	defer lf.Close()
@@ -113,10 +111,8 @@ func (r *runner) directRound(ctx context.Context, v string, round int) {
 
 func (r *runner) directRep(ctx context.Context, v string, round, idx int, warmup bool) bool {
 	name := repName(round, idx, warmup)
-	abs, rel := r.logPath(v, name+".log")
-	lf, err := r.openLog(abs, nil)
-	if err != nil {
-		r.fail(v, &failure.Failure{Category: failure.Infra, Evidence: err.Error(), RootCause: "cannot write logs"})
+	lf, abs, rel, ok := r.variantLog(v, name+".log", nil)
+	if !ok {
 		return false
 	}
 	defer lf.Close()

@@ -255,8 +255,8 @@ func firstLine(s string) string {
 	return line
 }
 
-// relPath is a log's path relative to the case directory, as the result
-// records it.
+// logPath is a log's path, absolute and relative to the case directory
+// (as the result records it).
 func (r *runner) logPath(variant, name string) (abs, rel string) {
 	rel = filepath.Join("logs", variant, name)
 	return filepath.Join(r.caseDir, rel), rel
@@ -265,6 +265,18 @@ func (r *runner) logPath(variant, name string) (abs, rel string) {
 // openLog creates a capped, redacted log.
 func (r *runner) openLog(abs string, onLine func(string)) (*logFile, error) {
 	return newLogFile(abs, r.cfg.LogCap, r.cfg.Redact, onLine)
+}
+
+// variantLog opens one of variant's logs; when it cannot, the variant
+// fails (INFRA) and ok is false.
+func (r *runner) variantLog(variant, name string, onLine func(string)) (lf *logFile, abs, rel string, ok bool) {
+	abs, rel = r.logPath(variant, name)
+	lf, err := r.openLog(abs, onLine)
+	if err != nil {
+		r.fail(variant, &failure.Failure{Category: failure.Infra, Evidence: err.Error(), RootCause: "cannot write logs"})
+		return nil, "", "", false
+	}
+	return lf, abs, rel, true
 }
 
 // readLog returns a closed log's content for the classifier.

@@ -77,7 +77,9 @@ func TestThreeVariants(t *testing.T) {
 			if ratio < 0.70 || ratio > 0.90 {
 				t.Errorf("agent/human %s = %.3f; the agent is 20 %% faster, want 0.70..0.90", tc.metric, ratio)
 			}
-			_ = res
+			if res == nil || res.Status != got.Status || len(res.Order) != len(got.Order) {
+				t.Error("Run returned a result other than the one it wrote")
+			}
 			assertNoToken(t, e.out)
 			assertTokenOnlyInFetch(t, e)
 		})

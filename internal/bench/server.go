@@ -45,17 +45,15 @@ func (r *runner) serverRound(ctx context.Context, v string, round int) {
 	if n == 0 {
 		return
 	}
-	abs, rel := r.logPath(v, fmt.Sprintf("r%d-server.log", round))
 	ready := make(chan struct{})
 	var once sync.Once
 	readyLine := engine.SGLang{}.ReadyLine()
-	lf, err := r.openLog(abs, func(line string) {
+	lf, abs, rel, ok := r.variantLog(v, fmt.Sprintf("r%d-server.log", round), func(line string) {
 		if strings.Contains(line, readyLine) {
 			once.Do(func() { close(ready) })
 		}
 	})
-	if err != nil {
-		r.fail(v, &failure.Failure{Category: failure.Infra, Evidence: err.Error(), RootCause: "cannot write logs"})
+	if !ok {
 		return
 	}
 	defer lf.Close()
