@@ -164,13 +164,19 @@ func (b *Backend) Start(ctx context.Context, s backend.Spec) (backend.Process, e
 	return p, nil
 }
 
-func containerConfig(s backend.Spec) (*container.Config, *container.HostConfig, error) {
-	env := make([]string, 0, len(s.Env))
-	for k, v := range s.Env {
-		env = append(env, k+"="+v)
+// envList is env as the Engine API takes it, sorted so that a container's
+// configuration does not depend on map order.
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
 	}
-	sort.Strings(env)
-	cfg := &container.Config{Image: s.Image, Cmd: s.Cmd, Env: env, Labels: s.Labels}
+	sort.Strings(out)
+	return out
+}
+
+func containerConfig(s backend.Spec) (*container.Config, *container.HostConfig, error) {
+	cfg := &container.Config{Image: s.Image, Cmd: s.Cmd, Env: envList(s.Env), Labels: s.Labels}
 	init := true
 	hc := &container.HostConfig{Init: &init}
 	if s.HostIPC {

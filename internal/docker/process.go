@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,12 +101,7 @@ func (p *process) resolveEndpoint(ctx context.Context) error {
 
 // Exec implements backend.Process.
 func (p *process) Exec(ctx context.Context, e backend.ExecSpec) (int, error) {
-	env := make([]string, 0, len(e.Env))
-	for k, v := range e.Env {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
-	ex, err := p.b.c.ExecCreate(ctx, p.id, client.ExecCreateOptions{Cmd: e.Cmd, Env: env, AttachStdout: true, AttachStderr: true})
+	ex, err := p.b.c.ExecCreate(ctx, p.id, client.ExecCreateOptions{Cmd: e.Cmd, Env: envList(e.Env), AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		return -1, fmt.Errorf("exec in %.12s: %w", p.id, err)
 	}

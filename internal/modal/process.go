@@ -115,7 +115,7 @@ func (p *process) runOnce(cmd []string, env map[string]string) {
 				case <-time.After(time.Second):
 				}
 			}
-			p.settleExec(r.code)
+			p.Finish(r.code, nil)
 			return
 		}
 		// The exec broke: the sandbox under it most likely ended; say why.
@@ -140,10 +140,6 @@ func (p *process) waitSandbox() (int, error) {
 		return err
 	})
 	return code, err
-}
-
-func (p *process) settleExec(code int) {
-	p.Finish(code, nil)
 }
 
 // settle records how the sandbox ended. What Modal, not the program,
