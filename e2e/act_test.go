@@ -7,10 +7,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"io"
-	"log"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/commitbench/commitbench/internal/demo"
 	"github.com/commitbench/commitbench/internal/docker"
@@ -50,17 +44,6 @@ func actBinary(t *testing.T) string {
 	return bin
 }
 
-func startRegistry(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
-}
-
 func TestBenchCommitWorkflowUnderAct(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole pipeline under act (minutes)")
@@ -76,7 +59,12 @@ func TestBenchCommitWorkflowUnderAct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := startRegistry(t)
+	r, err := demo.StartRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	reg := r.Host
 	t.Cleanup(func() {
 		if err := docker.RemoveTagged(context.Background(), reg+"/"); err != nil {
 			t.Logf("cleanup: %v", err)
@@ -108,11 +96,7 @@ func TestBenchCommitWorkflowUnderAct(t *testing.T) {
 	cmd.Dir = root
 	// The job environment must not think it runs inside another Actions
 	// job (CI itself may): act sets what the workflow needs.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GITHUB_") && !strings.HasPrefix(kv, "RUNNER_") && !strings.HasPrefix(kv, "INPUT_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = demo.EnvOutsideActions()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

@@ -5,17 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/commitbench/commitbench/internal/demo"
 	"github.com/commitbench/commitbench/internal/docker"
@@ -92,21 +87,21 @@ func run(ctx context.Context, o options, progress io.Writer) (string, error) {
 	}
 
 	step("starting a registry on 127.0.0.1")
-	reg, err := startRegistry()
+	reg, err := demo.StartRegistry()
 	if err != nil {
 		return "", err
 	}
 	defer reg.Close()
 	// The images are tagged for a registry that ends with the demo.
-	defer docker.RemoveTagged(context.Background(), reg.host+"/")
-	fmt.Fprintf(progress, "    registry at %s\n", reg.host)
+	defer docker.RemoveTagged(context.Background(), reg.Host+"/")
+	fmt.Fprintf(progress, "    registry at %s\n", reg.Host)
 
 	stage := func(name string, args ...string) error {
 		fmt.Fprintf(logw, "$ %s %s\n", name, strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = root, logw, logw
 		// A GitHub Actions environment would make the stages write there.
-		cmd.Env = append(filteredEnv(), "COMMITBENCH_DEMO=1")
+		cmd.Env = append(demo.EnvOutsideActions(), "COMMITBENCH_DEMO=1")
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 		cmd.WaitDelay = 15 * time.Second
 		if err := cmd.Run(); err != nil {
@@ -130,7 +125,7 @@ func run(ctx context.Context, o options, progress io.Writer) (string, error) {
 		step("build-image %s", v)
 		out := filepath.Join(work, "images", v+".json")
 		if err := stage("build-image", "--plan", planPath, "--case", caseID, "--variant", v, "--engine", "standin",
-			"--engine-repo", engine.Dir, "--registry", reg.host, "--repo", "commitbench/demo",
+			"--engine-repo", engine.Dir, "--registry", reg.Host, "--repo", "commitbench/demo",
 			"--out", out); err != nil {
 			return "", err
 		}
@@ -163,19 +158,6 @@ func run(ctx context.Context, o options, progress io.Writer) (string, error) {
 	return string(report), benchErr
 }
 
-// filteredEnv drops the variables that would make a stage think it runs
-// inside GitHub Actions (the demo may itself run inside a job).
-func filteredEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "GITHUB_") || strings.HasPrefix(kv, "INPUT_") || strings.HasPrefix(kv, "RUNNER_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
 func builtImage(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -192,25 +174,6 @@ func builtImage(path string) (string, error) {
 		return "", fmt.Errorf("%s: build-image reported %q and no image", path, r.Status)
 	}
 	return r.Image, nil
-}
-
-type localRegistry struct {
-	host string
-	srv  *http.Server
-}
-
-func (r *localRegistry) Close() { r.srv.Close() }
-
-// startRegistry serves go-containerregistry's registry on 127.0.0.1, which
-// the Docker daemon treats as insecure (plain HTTP) without configuration.
-func startRegistry() (*localRegistry, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return &localRegistry{host: ln.Addr().String(), srv: srv}, nil
 }
 
 func moduleRoot() (string, error) {
