@@ -30,6 +30,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/commitbench/commitbench/internal/backend"
+	"github.com/commitbench/commitbench/internal/image"
 )
 
 // Backend talks to the daemon named by DOCKER_HOST (default: the local
@@ -321,7 +322,7 @@ func RemoveTagged(ctx context.Context, prefix string) error {
 				if _, err := c.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 					errs = append(errs, fmt.Errorf("removing %s: %w", tag, err))
 				}
-				if k := im.Labels[baseKeyLabel]; k != "" {
+				if k := im.Labels[image.LabelBaseKey]; k != "" {
 					baseKeys[k] = true
 				}
 				break
@@ -329,7 +330,7 @@ func RemoveTagged(ctx context.Context, prefix string) error {
 		}
 	}
 	for _, im := range list.Items {
-		if tagged(im.RepoTags, im.RepoDigests) || !baseKeys[im.Labels[baseKeyLabel]] {
+		if tagged(im.RepoTags, im.RepoDigests) || !baseKeys[im.Labels[image.LabelBaseKey]] {
 			continue
 		}
 		// Without Force: a conflict means another image still uses it.
@@ -353,7 +354,3 @@ func tagged(refs ...[]string) bool {
 	}
 	return false
 }
-
-// baseKeyLabel is image.LabelBaseKey: every image built on a base carries
-// it (labels are inherited), the base itself included.
-const baseKeyLabel = "dev.commitbench.base-key"

@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
 
+	"github.com/commitbench/commitbench/internal/image"
 	"github.com/commitbench/commitbench/internal/testenv"
 )
 
@@ -79,7 +80,7 @@ func TestRemoveTaggedTakesDisplacedBases(t *testing.T) {
 	prefix := "127.0.0.1:1/commitbench-remove-test-" + id + "/"
 	base := prefix + "bench:base-1"
 	key := "key-" + id
-	df := "FROM scratch\nCOPY f /f\nLABEL " + baseKeyLabel + "=" + key + "\n"
+	df := "FROM scratch\nCOPY f /f\nLABEL " + image.LabelBaseKey + "=" + key + "\n"
 
 	displaced := buildImage(t, c, df, "first job's base", base)
 	used := buildImage(t, c, df, "second job's base", base)
