@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/commitbench/commitbench/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/failure-categories.md")
@@ -22,20 +24,7 @@ const docPath = "../../docs/failure-categories.md"
 // error strings, and this test fails when the file differs (refresh with
 // go test ./internal/failure -update).
 func TestFailureCategoriesDoc(t *testing.T) {
-	got := renderDoc(t)
-	if *update {
-		if err := os.WriteFile(docPath, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(docPath)
-	if err != nil {
-		t.Fatalf("%v (create it with go test ./internal/failure -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s is stale: run go test ./internal/failure -update and review the diff", docPath)
-	}
+	testenv.Golden(t, docPath, renderDoc(t), *update)
 }
 
 func cell(s string, n int) string {

@@ -105,7 +105,17 @@ func (p *pyJSON) opensObject() bool {
 // nonFinite consumes the rest of Infinity, -Infinity or NaN after c, if
 // that is what follows.
 func (p *pyJSON) nonFinite(c byte) bool {
-	rest := map[byte]string{'I': "nfinity", 'N': "aN", '-': "Infinity"}[c]
+	// A switch, not a map literal: this runs for every '-' of a negative
+	// number in a file that may hold millions.
+	var rest string
+	switch c {
+	case 'I':
+		rest = "nfinity"
+	case 'N':
+		rest = "aN"
+	case '-':
+		rest = "Infinity"
+	}
 	got, err := p.br.Peek(len(rest))
 	if err != nil || string(got) != rest {
 		return false

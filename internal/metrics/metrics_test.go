@@ -12,6 +12,7 @@ import (
 	"github.com/commitbench/commitbench/internal/engine"
 	"github.com/commitbench/commitbench/internal/failure"
 	"github.com/commitbench/commitbench/internal/result"
+	"github.com/commitbench/commitbench/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -65,21 +66,7 @@ func TestFixturesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, '\n')
-			gp := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(gp, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(gp)
-			if err != nil {
-				t.Fatalf("%v (create with go test ./internal/metrics -update, then check it by hand)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the parse:\n%s", gp, got)
-			}
+			testenv.Golden(t, filepath.Join("testdata", name+".golden"), append(got, '\n'), *update)
 		})
 	}
 }

@@ -58,12 +58,11 @@ type step struct {
 }
 
 type obGroup struct {
-	prefill        [2]val
-	decodes        []step
-	med            *[2]val
-	avg            bool
-	total          *[2]val
-	hasTotal, seen bool
+	prefill [2]val
+	decodes []step
+	med     *[2]val
+	avg     bool
+	total   *[2]val
 }
 
 func parseOneBatch(r io.Reader) ([]result.Block, error) {

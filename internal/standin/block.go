@@ -251,9 +251,6 @@ func pyFloat(x float64) string {
 		if len(digits) < 2 {
 			digits = "0" + digits
 		}
-		if sign == "+" {
-			sign = "+"
-		}
 		return mant + "e" + sign + digits
 	}
 	s := strconv.FormatFloat(x, 'f', -1, 64)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -66,14 +65,7 @@ func benchOneBatch(ctx context.Context, cfg Config, e Env, args []string) int {
 		}
 	}
 	name := f.str("result-filename", "result.jsonl")
-	fh, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err == nil {
-		_, err = fh.WriteString(strings.Join(lines, "\n") + "\n")
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := appendFile(name, strings.Join(lines, "\n")+"\n"); err != nil {
 		fmt.Fprintf(e.Stderr, "FileNotFoundError: [Errno 2] No such file or directory: '%s'\n", name)
 		return 1
 	}
@@ -113,9 +105,8 @@ func oneBatch(ctx context.Context, cfg Config, w io.Writer, bs, il, ol int) (bat
 		}
 	}
 	if ol > 1 {
-		s := slices.Clone(decode)
-		slices.Sort(s)
-		r.medDecodeLat = percentile(s, 50)
+		slices.Sort(decode)
+		r.medDecodeLat = percentile(decode, 50)
 		r.medDecodeTput = float64(bs) / r.medDecodeLat
 		r.hasMed = true
 		fmt.Fprintf(w, "Decode.  median latency: %6.5f s, median throughput: %9.2f token/s\n", r.medDecodeLat, r.medDecodeTput)

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -110,7 +109,7 @@ func benchServing(ctx context.Context, cfg Config, e Env, args []string) int {
 	if name == "" {
 		name = defaultOutputName(a, time.Now())
 	}
-	if err := appendJSONL(name, a, m); err != nil {
+	if err := appendFile(name, jsonLine(a, m)+"\n"); err != nil {
 		fmt.Fprintf(e.Stderr, "FileNotFoundError: [Errno 2] No such file or directory: '%s' (%v)\n", name, err)
 		return 1
 	}
@@ -260,20 +259,15 @@ func defaultOutputName(a servingArgs, now time.Time) string {
 	return fmt.Sprintf("%s_%s_%d_sharegpt.jsonl", a.backend, now.Format("0102"), a.numPrompts)
 }
 
-// appendJSONL appends one line, as bench_serving opens the file in "a"
+// appendFile appends text, as the tools open their result files in "a"
 // mode. Like Python it fails on a missing directory, so run-bench must
 // only name files in directories that exist in the image.
-func appendJSONL(name string, a servingArgs, m metrics) error {
-	if dir := filepath.Dir(name); dir != "." {
-		if _, err := os.Stat(dir); err != nil {
-			return err
-		}
-	}
+func appendFile(name, text string) error {
 	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(jsonLine(a, m) + "\n"); err != nil {
+	if _, err := f.WriteString(text); err != nil {
 		f.Close()
 		return err
 	}

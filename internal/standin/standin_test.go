@@ -10,27 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/commitbench/commitbench/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		os.WriteFile(path, got, 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n got:\n%s\nwant:\n%s", name, got, want)
-	}
-}
 
 // The block and the JSON line for fixed metrics, checked by hand against
 // the 2026 fixture's layout (fixtures/sglang-outputs/...pr21405...).
@@ -42,7 +28,7 @@ func TestServingOutputGolden(t *testing.T) {
 	var b bytes.Buffer
 	writeBlock(&b, a, m)
 	b.WriteString(jsonLine(a, m) + "\n")
-	golden(t, "serving.golden", b.Bytes())
+	testenv.Golden(t, filepath.Join("testdata", "serving.golden"), b.Bytes(), *update)
 	if !strings.Contains(b.String(), "Backend:                                 sglang    \n") {
 		t.Error("label/value padding is not SGLang's {:<40} {:<10}")
 	}
@@ -128,7 +114,7 @@ func TestInProcess(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var srvOut syncBuf
+	var srvOut testenv.SyncBuffer
 	go run(ctx, Env{Args: strings.Fields("python3 -m sglang.launch_server --model-path /m --port " + port), Getenv: os.Getenv, Stdout: &srvOut, Stderr: &srvOut})
 	defer cancel()
 	deadline := time.Now().Add(10 * time.Second)
@@ -156,11 +142,3 @@ func TestInProcess(t *testing.T) {
 		t.Errorf("bench_one_batch: %d, %q\n%s", code, lines, cOut.String())
 	}
 }
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
