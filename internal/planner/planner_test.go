@@ -11,42 +11,14 @@ import (
 	"github.com/commitbench/commitbench/internal/cases"
 	"github.com/commitbench/commitbench/internal/gpusize"
 	"github.com/commitbench/commitbench/internal/plan"
+	"github.com/commitbench/commitbench/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file; review the diff and run go test -update:\n%s", name, firstDiff(string(want), string(got)))
-	}
-}
-
-func firstDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := 0; i < len(al) || i < len(bl); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return "line " + itoa(i+1) + ":\n- " + x + "\n+ " + y
-		}
-	}
-	return ""
+	testenv.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }

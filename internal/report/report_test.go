@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,10 +13,16 @@ import (
 
 	"github.com/commitbench/commitbench/internal/failure"
 	"github.com/commitbench/commitbench/internal/result"
+	"github.com/commitbench/commitbench/internal/testenv"
 	"github.com/commitbench/commitbench/internal/verdict"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	testenv.Golden(t, filepath.Join("testdata", name), got, *update)
+}
 
 // noDescribe pins the error table to the fixtures' own root causes and
 // hints, so these goldens do not move when failure.Describe's wording does.
@@ -50,41 +55,6 @@ func fixtureBuilder(t testing.TB) *Builder {
 	}
 	b.Skip("results-b/sglang_999_deadbeef/result.json", errors.New("variants[0].status: is \"ok\", want success, failed, not_run or running"))
 	return b
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden; review the diff and run go test ./internal/report -update\n%s", name, firstDiff(want, got))
-	}
-}
-
-func firstDiff(want, got []byte) string {
-	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	for i := 0; i < max(len(wl), len(gl)); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return fmt.Sprintf("line %d:\nwant: %s\n got: %s", i+1, w, g)
-		}
-	}
-	return ""
 }
 
 func TestGolden(t *testing.T) {
