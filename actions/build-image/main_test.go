@@ -39,14 +39,7 @@ func TestArchsGolden(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	golden := filepath.Join("testdata", "archs.golden")
-	if *update {
-		os.WriteFile(golden, []byte(out), 0o644)
-	}
-	want, _ := os.ReadFile(golden)
-	if out != string(want) {
-		t.Fatalf("archs output differs from %s (-update after review):\n%s", golden, out)
-	}
+	testenv.Golden(t, filepath.Join("testdata", "archs.golden"), []byte(out), *update)
 }
 
 func TestArchsRejects(t *testing.T) {

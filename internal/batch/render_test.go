@@ -3,7 +3,6 @@ package batch
 import (
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/commitbench/commitbench/internal/failure"
 	"github.com/commitbench/commitbench/internal/result"
+	"github.com/commitbench/commitbench/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -38,17 +38,5 @@ func TestRender(t *testing.T) {
 	}
 	line, md := Summary(outcomes, results, 31*time.Minute)
 	b.WriteString(line + "\n\n" + md)
-	golden := filepath.Join("testdata", "render.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("got:\n%s\nwant (%s; -update rewrites it):\n%s", b.String(), golden, want)
-	}
+	testenv.Golden(t, filepath.Join("testdata", "render.golden"), []byte(b.String()), *update)
 }
