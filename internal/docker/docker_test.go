@@ -146,7 +146,9 @@ func TestExitSeen(t *testing.T) {
 			img := standintest.Image(t, b.c, standin.Config{StartupMS: 10, Speed: 1, Fail: tc.fail}, nil)
 			out := &syncBuffer{}
 			p, err := b.Start(context.Background(), backend.Spec{Name: "cb-test-exit", Image: img, Labels: labels(t, b), Output: out,
-				Cmd: []string{"python3", "-m", "sglang.launch_server", "--model-path", "/m"}})
+				Cmd: []string{"python3", "-m", "sglang.launch_server", "--model-path", "/m"}, Port: 30000})
+			// A server that dies at once is the server's failure, for the
+			// caller to classify from its log: not a Start error.
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,6 +157,11 @@ func TestExitSeen(t *testing.T) {
 			case <-p.Done():
 			case <-time.After(15 * time.Second):
 				t.Fatal("Done not closed")
+			}
+			// Start usually inspects before the exit; once exited, the port
+			// is gone and that still is no error.
+			if err := p.(*process).resolveEndpoint(context.Background()); err != nil {
+				t.Errorf("endpoint of an exited server: %v", err)
 			}
 			if code, err := p.ExitCode(); code != tc.code || err != nil {
 				t.Errorf("ExitCode() = %d, %v; want %d", code, err, tc.code)

@@ -85,8 +85,14 @@ func (p *process) resolveEndpoint(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("inspect %.12s: %w", p.id, err)
 	}
+	if st := ci.Container.State; st != nil && !st.Running {
+		// It exited already (a crash at start): the daemon has dropped its
+		// port. That is the process's failure, not the backend's: the
+		// caller sees the exit through Done and classifies it from the log.
+		return nil
+	}
 	if ci.Container.NetworkSettings == nil {
-		return fmt.Errorf("container %.12s: no network settings (did it exit at once?)", p.id)
+		return fmt.Errorf("container %.12s: no network settings", p.id)
 	}
 	for _, pb := range ci.Container.NetworkSettings.Ports[port] {
 		if pb.HostPort != "" {
@@ -96,7 +102,7 @@ func (p *process) resolveEndpoint(ctx context.Context) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("container %.12s: port %d is not published (did it exit at once?)", p.id, p.spec.Port)
+	return fmt.Errorf("container %.12s: port %d is not published", p.id, p.spec.Port)
 }
 
 // Exec implements backend.Process.
